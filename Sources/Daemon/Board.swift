@@ -1,0 +1,16 @@
+import I2C
+import Settings
+
+/// The hardware the services run on: real device nodes, or fakes at the hardware boundary.
+/// Feature services ask the board for their devices by the names configuration gives them,
+/// so the same services run on the simulated board and on hardware.
+public struct Board: Sendable {
+    public var kind: BoardKind
+    /// Opens the I2C bus named in configuration (`/dev/i2c-1`, or any name on the simulated board).
+    public var openI2CBus: @Sendable (String) throws -> any I2CBus
+
+    public init(kind: BoardKind, openI2CBus: @escaping @Sendable (String) throws -> any I2CBus) {
+        self.kind = kind
+        self.openI2CBus = openI2CBus
+    }
+}

@@ -1,0 +1,23 @@
+import Health
+import Logging
+import ServiceLifecycle
+import Settings
+
+/// Announces the board and keeps a heartbeat for it; the feature services hang off the same board.
+struct BoardService: Service {
+    let board: Board
+    let health: HealthRegistry
+    let logger: Logger
+
+    func run() async throws {
+        let name = "board"
+        health.register(loop: name, period: .seconds(10))
+        health.publish(name, state: "ok", detail: ["kind": board.kind.rawValue])
+        logger.info("board ready", metadata: ["kind": .string(board.kind.rawValue)])
+        defer { health.unregister(loop: name) }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            health.beat(name)
+            try? await Task.sleep(for: .seconds(2))
+        }
+    }
+}

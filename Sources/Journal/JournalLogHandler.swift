@@ -1,0 +1,139 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import Logging
+
+/// swift-log handler for technicians reading `journalctl -u remotaird -f`:
+/// one line per event, `subsystem: message key=value ...`.
+///
+/// When stderr is connected to the journal (`JOURNAL_STREAM` names stderr's device and inode),
+/// each line starts with the syslog priority `<N>` so journald files it at the right level and adds
+/// its own timestamp. Otherwise lines carry an ISO 8601 timestamp and the level in words.
+public struct JournalLogHandler: LogHandler {
+    public var metadata: Logger.Metadata = [:]
+    public var logLevel: Logger.Level
+    public let label: String
+    private let style: Style
+    private let sink: @Sendable (String) -> Void
+
+    public enum Style: Sendable {
+        /// `<6>subsystem: message key=value`
+        case journal
+        /// `2026-11-27T10:00:00.123Z info subsystem: message key=value`
+        case plain
+    }
+
+    public init(label: String, level: Logger.Level, style: Style, sink: @escaping @Sendable (String) -> Void = JournalLogHandler.writeToStandardError) {
+        self.label = label
+        self.logLevel = level
+        self.style = style
+        self.sink = sink
+    }
+
+    public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    public func log(event: LogEvent) {
+        var merged = metadata
+        if let extra = event.metadata { merged.merge(extra) { _, new in new } }
+        sink(Self.format(level: event.level, subsystem: label, message: "\(event.message)", metadata: merged, style: style, date: Date()))
+    }
+
+    /// Formats one line (without the trailing newline). Metadata keys are sorted so lines are stable to grep.
+    public static func format(level: Logger.Level, subsystem: String, message: String, metadata: Logger.Metadata, style: Style, date: Date) -> String {
+        var line: String
+        switch style {
+        case .journal:
+            line = "<\(priority(of: level))>\(subsystem): \(flatten(message))"
+        case .plain:
+            line = "\(timestamp(date)) \(level.rawValue) \(subsystem): \(flatten(message))"
+        }
+        for key in metadata.keys.sorted() {
+            line += " \(key)=\(quote(render(metadata[key]!)))"
+        }
+        return line
+    }
+
+    /// syslog priority for journald: 2 critical, 3 error, 4 warning, 5 notice, 6 info, 7 debug and trace.
+    public static func priority(of level: Logger.Level) -> Int {
+        switch level {
+        case .critical: return 2
+        case .error: return 3
+        case .warning: return 4
+        case .notice: return 5
+        case .info: return 6
+        case .debug, .trace: return 7
+        }
+    }
+
+    /// True when stderr is the journal: JOURNAL_STREAM is `device:inode` of the stream systemd connected.
+    public static func stderrIsJournal(environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard let value = environment["JOURNAL_STREAM"] else { return false }
+        let parts = value.split(separator: ":")
+        guard parts.count == 2, let device = UInt64(parts[0]), let inode = UInt64(parts[1]) else { return false }
+        var info = stat()
+        guard fstat(STDERR_FILENO, &info) == 0 else { return false }
+        return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
+    }
+
+    @Sendable public static func writeToStandardError(_ line: String) {
+        var bytes = Array((line + "\n").utf8)
+        // One write(2) per line keeps lines from concurrent tasks whole.
+        bytes.withUnsafeMutableBytes { raw in
+            var offset = 0
+            while offset < raw.count {
+                let written = write(STDERR_FILENO, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 {
+                    if errno == EINTR { continue }
+                    return
+                }
+                offset += written
+            }
+        }
+    }
+
+    private static func render(_ value: Logger.MetadataValue) -> String {
+        switch value {
+        case .string(let text): return text
+        case .stringConvertible(let value): return value.description
+        case .array(let values): return values.map(render).joined(separator: ",")
+        case .dictionary(let values): return values.keys.sorted().map { "\($0):\(render(values[$0]!))" }.joined(separator: ",")
+        }
+    }
+
+    /// Values with spaces or quotes are quoted so `key=value` pairs stay parseable.
+    private static func quote(_ text: String) -> String {
+        let flat = flatten(text)
+        if flat.isEmpty { return "\"\"" }
+        if flat.contains(where: { $0 == " " || $0 == "\"" || $0 == "=" }) {
+            return "\"" + flat.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        }
+        return flat
+    }
+
+    /// A newline would split one event into several journal entries.
+    private static func flatten(_ text: String) -> String {
+        text.replacingOccurrences(of: "\n", with: "\\n").replacingOccurrences(of: "\r", with: "\\r")
+    }
+
+    private static func timestamp(_ date: Date) -> String {
+        var seconds = time_t(date.timeIntervalSince1970)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let millis = Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
+                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
+                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+    }
+}
+
+extension JournalLogHandler {
+    /// Installs the handler for the whole process, choosing the style from the environment.
+    public static func bootstrap(level: Logger.Level, environment: [String: String] = ProcessInfo.processInfo.environment) {
+        let style: Style = stderrIsJournal(environment: environment) ? .journal : .plain
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, level: level, style: style) }
+    }
+}

@@ -1,0 +1,100 @@
+// The daemon and its offline tools. `run` is what systemd starts; the other subcommands let a
+// technician check configuration and hardware from a shell.
+import ArgumentParser
+import Daemon
+import Foundation
+import Journal
+import Logging
+import Settings
+
+@main
+struct Remotaird: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "remotaird",
+        abstract: "Remotair duct monitor: air-quality sensors, duct cameras, on-device classifier, alarm uplink.",
+        version: RemotairVersion.string,
+        subcommands: [Run.self, CheckConfig.self],
+        defaultSubcommand: Run.self
+    )
+}
+
+/// Options every subcommand that reads configuration shares.
+struct ConfigOptions: ParsableArguments {
+    @Option(name: .long, help: "Configuration file.")
+    var config: String = DaemonConfiguration.defaultPath
+
+    @Option(name: .long, help: "State directory (overrides state_dir).")
+    var stateDir: String?
+
+    @Flag(name: .long, help: "Use the simulated board instead of real devices.")
+    var simulate = false
+
+    @Option(name: .long, help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel: String?
+
+    /// Loads and validates configuration, applying command-line overrides; exits 1 with one clear line on error.
+    func load() throws -> DaemonConfiguration {
+        var configuration: DaemonConfiguration
+        do {
+            configuration = try DaemonConfiguration.load(file: config)
+        } catch {
+            throw failure("\(error)")
+        }
+        if let stateDir { configuration.stateDirectory = stateDir }
+        if simulate { configuration.board = .simulated }
+        if let logLevel {
+            guard let level = LogLevelSetting(rawValue: logLevel) else {
+                throw failure("--log-level: '\(logLevel)' is not one of \(LogLevelSetting.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            configuration.logLevel = level
+        }
+        return configuration
+    }
+}
+
+/// Prints one line on stderr and exits 1, so systemd shows the reason and nothing half-starts.
+func failure(_ message: String) -> ExitCode {
+    FileHandle.standardError.write(Data("remotaird: \(message)\n".utf8))
+    return ExitCode(1)
+}
+
+extension Logger.Level {
+    init(_ setting: LogLevelSetting) {
+        self = Logger.Level(rawValue: setting.rawValue) ?? .info
+    }
+}
+
+struct Run: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the daemon (what systemd starts).")
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        JournalLogHandler.bootstrap(level: Logger.Level(configuration.logLevel))
+        let logger = Logger(label: "remotaird")
+        let board: Board = configuration.board == .simulated
+            ? .simulated(configuration: configuration) : .hardware(configuration: configuration)
+        let daemon = Daemon(configuration: configuration, board: board)
+        do {
+            try await daemon.run(logger: logger)
+        } catch let error as DaemonError {
+            logger.critical("cannot start", metadata: ["error": .string(error.description)])
+            throw ExitCode(1)
+        }
+    }
+}
+
+struct CheckConfig: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "check-config",
+        abstract: "Validate a configuration file (and what it points to); exit 0 when valid, 1 when not."
+    )
+
+    @OptionGroup var options: ConfigOptions
+
+    func run() async throws {
+        let configuration = try options.load()
+        print("\(configuration.file): ok (device \(configuration.deviceID), board \(configuration.board.rawValue))")
+    }
+}

@@ -1,0 +1,4 @@
+/// The daemon's version, reported by `--version`, `status` and alarm provenance.
+enum RemotairVersion {
+    static let string = "0.1.0"
+}

@@ -1,0 +1,42 @@
+# Shared set-up for scripts/demo and scripts/test: install only what is missing, quietly.
+# Sourced, not run.
+
+REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev pkg-config libjpeg-turbo-progs)
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# apt packages: checks dpkg first so a machine that has everything does not touch the network.
+ensure_apt() {
+    local missing=()
+    for pkg in "$@"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+    done
+    ((${#missing[@]} == 0)) && return 0
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null \
+        || die "apt-get install ${missing[*]} failed"
+}
+
+ensure_swift() {
+    command -v swift >/dev/null || die "swift is not on PATH (Swift 6.1 or later is needed)"
+}
+
+# A Python venv at $1 with the pinned requirements file $2; rebuilt only when the file changes.
+ensure_venv() {
+    local venv="$1" requirements="$2"
+    local stamp="$venv/.requirements.sha256"
+    local want
+    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+    if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    log "preparing Python venv $venv from $requirements"
+    python3 -m venv "$venv" || die "python3 -m venv failed (apt install python3-venv?)"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" || die "pip install -r $requirements failed"
+    echo "$want" > "$stamp"
+}
