@@ -1,4 +1,240 @@
-# Project checks, sourced by scripts/vm/init.sh: remotaird against the real kernel drivers.
+# Project checks, sourced by scripts/vm/init.sh after the harness checks: remotaird's camera, sensor
+# and daemon code against the real kernel drivers. Each check first confirms that the subcommand and
+# configuration it needs are in this remotaird; if not it FAILS with "not built yet: <what>".
+#
+# Helpers from init.sh: pass, fail, not_built, first_line, has_subcommand, vmprobe; VIDEO0/VIDEO1.
+
+CAMERAS_CONFIG=$VMTEST/remotaird-cameras.yaml   # both vivid capture nodes, 640x480
+SENSORS_CONFIG=$VMTEST/remotaird-sensors.yaml   # BME280 on i2c-stub, a Sensirion chip, an absent chip
+RUN_CONFIG=$VMTEST/remotaird-run.yaml           # the daemon: cameras on vivid, BME280 on i2c-stub
+CAPTURE_WIDTH=640
+CAPTURE_HEIGHT=480
+
+# requires CHECK SUBCOMMAND CONFIG WHAT: succeeds when remotaird has SUBCOMMAND and accepts CONFIG.
+requires() {
+    local out
+    if ! has_subcommand "$2"; then
+        not_built "$1" "remotaird $2 ($4 not in this build)"
+        return 1
+    fi
+    if ! out=$(remotaird check-config --config "$3" 2>&1); then
+        fail "$1" "not built yet: ${3##*/} refused ($4): $(first_line "$out")"
+        return 1
+    fi
+}
+
+# --- cameras ------------------------------------------------------------------------------------
+
+# capture CAMERA OUTDIR: one `remotaird capture`; leaves its output in $capture_out, exit in $capture_rc.
+capture() {
+    rm -rf "$2" && mkdir -p "$2"
+    capture_out=$(timeout 60 remotaird capture --config "$CAMERAS_CONFIG" --camera "$1" --out "$2" 2>&1)
+    capture_rc=$?
+}
+
+# jpeg_ok OUTDIR: the newest JPEG in OUTDIR has SOI, SOF with the negotiated size, and EOI.
+jpeg_ok() {
+    local file dims
+    file=$(ls -t "$1"/*.jpg "$1"/*.jpeg 2>/dev/null | head -n 1)
+    [ -n "$file" ] || { jpeg_problem="no JPEG written to $1"; return 1; }
+    dims=$(vmprobe jpeg "$file" 2>&1) || { jpeg_problem="${file##*/}: $dims"; return 1; }
+    [ "$dims" = "${CAPTURE_WIDTH}x${CAPTURE_HEIGHT}" ] || { jpeg_problem="${file##*/} is $dims, negotiated ${CAPTURE_WIDTH}x${CAPTURE_HEIGHT}"; return 1; }
+    jpeg_detail="${file##*/} $dims, $(wc -c < "$file") bytes"
+}
+
+check_capture() {
+    local n=$1 name="camera.capture.$1"
+    requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
+    capture "cam$n" "/tmp/cap/cam$n"
+    if [ $capture_rc -ne 0 ]; then fail "$name" "exit $capture_rc: $(first_line "$capture_out")"
+    elif jpeg_ok "/tmp/cap/cam$n"; then pass "$name" "$jpeg_detail from YUYV"
+    else fail "$name" "$jpeg_problem"; fi
+}
+
+# A buffer vivid marks V4L2_BUF_FLAG_ERROR is rejected and requeued; the capture still succeeds.
+check_buffer_error() {
+    local name=camera.error.buffer-flag
+    requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
+    vmprobe set "$VIDEO0" "Inject V4L2_BUF_FLAG_ERROR" 1 || { fail "$name" "cannot set the vivid control"; return; }
+    capture cam0 /tmp/cap/flag
+    if [ $capture_rc -ne 0 ]; then fail "$name" "capture failed after one flagged buffer: $(first_line "$capture_out")"
+    elif jpeg_ok /tmp/cap/flag; then pass "$name" "flagged buffer skipped, $jpeg_detail"
+    else fail "$name" "$jpeg_problem"; fi
+}
+
+# With half the buffers dropped the capture still succeeds; with all dropped it fails with a named error.
+check_dropped_buffers() {
+    local name=camera.error.dropped-buffers
+    requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
+    vmprobe set "$VIDEO0" "Percentage of Dropped Buffers" 50 || { fail "$name" "cannot set the vivid control"; return; }
+    capture cam0 /tmp/cap/drop50
+    local rc50=$capture_rc out50=$capture_out
+    jpeg_ok /tmp/cap/drop50
+    local ok50=$?
+    vmprobe set "$VIDEO0" "Percentage of Dropped Buffers" 100
+    capture cam0 /tmp/cap/drop100
+    vmprobe set "$VIDEO0" "Percentage of Dropped Buffers" 0
+    if [ $rc50 -ne 0 ] || [ $ok50 -ne 0 ]; then fail "$name" "50% dropped: exit $rc50: $(first_line "$out50") $jpeg_problem"
+    elif [ $capture_rc -eq 0 ]; then fail "$name" "100% dropped: capture claimed success"
+    else pass "$name" "50% dropped: JPEG; 100% dropped: $(first_line "$capture_out")"; fi
+}
+
+# The next VIDIOC_STREAMON fails: the capture retries and succeeds, or fails naming STREAMON.
+check_streamon_error() {
+    local name=camera.error.streamon
+    requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
+    vmprobe set "$VIDEO0" "Inject VIDIOC_STREAMON Error" 1 || { fail "$name" "cannot set the vivid control"; return; }
+    capture cam0 /tmp/cap/streamon
+    if [ $capture_rc -eq 0 ]; then
+        if jpeg_ok /tmp/cap/streamon; then pass "$name" "retried after the STREAMON error: $jpeg_detail"
+        else fail "$name" "exit 0 but $jpeg_problem"; fi
+    elif echo "$capture_out" | grep -q STREAMON; then pass "$name" "failed with: $(first_line "$capture_out")"
+    else fail "$name" "error does not name VIDIOC_STREAMON: $(first_line "$capture_out")"; fi
+}
+
+# vb2_queue_error() mid-stream (DQBUF then returns EIO): the capture fails naming the error, or restarts
+# streaming and succeeds. The button only acts while streaming, so it is pressed repeatedly.
+check_fatal_streaming_error() {
+    local name=camera.error.fatal-streaming
+    requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
+    rm -rf /tmp/cap/fatal && mkdir -p /tmp/cap/fatal
+    timeout 60 remotaird capture --config "$CAMERAS_CONFIG" --camera cam0 --out /tmp/cap/fatal > /tmp/cap/fatal.log 2>&1 &
+    local pid=$! presses=0
+    while kill -0 $pid 2>/dev/null && [ $presses -lt 100 ]; do
+        vmprobe set "$VIDEO0" "Inject Fatal Streaming Error" 1 2>/dev/null
+        presses=$((presses + 1))
+        sleep 0.1
+    done
+    wait $pid
+    local rc=$?
+    local out
+    out=$(cat /tmp/cap/fatal.log)
+    if [ $rc -eq 0 ]; then
+        if jpeg_ok /tmp/cap/fatal; then pass "$name" "recovered: $jpeg_detail"
+        else fail "$name" "exit 0 but $jpeg_problem"; fi
+    elif echo "$out" | grep -qE 'EIO|DQBUF|streaming error'; then pass "$name" "failed with: $(first_line "$out")"
+    else fail "$name" "exit $rc without naming the queue error: $(first_line "$out")"; fi
+}
+
+# --- sensors ------------------------------------------------------------------------------------
+
+# json_number KEY-REGEX: the first number after a JSON key matching KEY-REGEX in $sensors_out.
+json_number() {
+    echo "$sensors_out" | tr ',{}' '\n\n\n' | grep -iE "\"[a-z_]*$1[a-z_]*\"[[:space:]]*:" | head -n 1 \
+        | sed -E 's/.*:[[:space:]]*"?(-?[0-9.eE+]+).*/\1/'
+}
+
+# near VALUE WANT TOLERANCE
+near() { awk -v v="$1" -v w="$2" -v t="$3" 'BEGIN { d = v - w; if (d < 0) d = -d; exit !(v != "" && d <= t) }'; }
+
+# The BME280 driver over real SMBus ioctls against the preloaded register image; the expected values
+# come from Bosch's integer formulas (scripts/vm/bme280_vectors.py).
+check_bme280() {
+    local name=sensors.bme280
+    requires "$name" sensors "$SENSORS_CONFIG" "sensors" || return
+    . "$VMTEST/bme280.expected"
+    sensors_out=$(timeout 60 remotaird sensors --config "$SENSORS_CONFIG" --json 2>/tmp/sensors.err)
+    local rc=$? t p h problems=""
+    t=$(json_number temperature)
+    p=$(json_number pressure)
+    h=$(json_number humidity)
+    near "$t" "$temperature_c" 0.01 || problems="$problems temperature ${t:-missing} (want $temperature_c C);"
+    # Pressure may be reported in Pa or hPa.
+    near "$p" "$pressure_pa" 0.5 || near "$p" "$(awk -v p="$pressure_pa" 'BEGIN { print p / 100 }')" 0.005 \
+        || problems="$problems pressure ${p:-missing} (want $pressure_pa Pa);"
+    near "$h" "$humidity_percent" 0.01 || problems="$problems humidity ${h:-missing} (want $humidity_percent %);"
+    if [ -z "$problems" ]; then pass "$name" "T $t C, p $p, RH $h % match the Bosch formulas"
+    else fail "$name" "exit $rc:$problems $(first_line "$(cat /tmp/sensors.err)")"; fi
+}
+
+# i2c-stub has no plain I2C: the Sensirion driver's transfer gets EOPNOTSUPP, and the bus layer must
+# say the adapter does not support plain I2C transfers.
+check_sensirion_unsupported() {
+    local name=sensors.plain-i2c-unsupported out
+    requires "$name" sensors "$SENSORS_CONFIG" "sensors" || return
+    out=$(timeout 60 remotaird sensors --config "$SENSORS_CONFIG" 2>&1)
+    if echo "$out" | grep -iE 'sht4x|rh-probe' | grep -qiE 'plain I2C|not support'; then
+        pass "$name" "$(echo "$out" | grep -iE 'plain I2C|not support' | head -n 1)"
+    else fail "$name" "no 'adapter does not support plain I2C' report for the SHT4x: $(first_line "$out")"; fi
+}
+
+# A BME280 configured at 0x77, where i2c-stub has no chip (ENXIO), is reported absent.
+check_absent_sensor() {
+    local name=sensors.absent out
+    requires "$name" sensors "$SENSORS_CONFIG" "sensors" || return
+    out=$(timeout 60 remotaird sensors --config "$SENSORS_CONFIG" 2>&1)
+    if echo "$out" | grep -iE 'absent-climate' | grep -qiE 'absent|not respond'; then
+        pass "$name" "$(echo "$out" | grep -i absent-climate | head -n 1)"
+    else fail "$name" "the BME280 at 0x77 is not reported absent: $(first_line "$out")"; fi
+}
+
+# --- the daemon ---------------------------------------------------------------------------------
+
+# log_count REGEX: matching lines in the daemon log so far.
+log_count() { grep -ciE "$1" /tmp/run.log 2>/dev/null; }
+wait_log() { # REGEX MIN-COUNT SECONDS
+    local i=0
+    while [ "$(log_count "$1")" -lt "$2" ] && [ $i -lt $(($3 * 5)) ]; do sleep 0.2; i=$((i + 1)); done
+    [ "$(log_count "$1")" -ge "$2" ]
+}
+
+# remotaird run for a few capture cycles on vivid + i2c-stub; mid-run vivid is "unplugged" (its
+# Disconnect control, then rmmod, which only succeeds once remotaird has closed and unmapped the device)
+# and "replugged" (insmod); then SIGTERM.
+check_run() {
+    if ! requires run.capture-cycles run "$RUN_CONFIG" "cameras and sensors configuration"; then
+        fail run.unplug-replug "not built yet: depends on run.capture-cycles"
+        fail run.clean-shutdown "not built yet: depends on run.capture-cycles"
+        return
+    fi
+    mkdir -p /tmp/state /tmp/run
+    remotaird run --config "$RUN_CONFIG" > /tmp/run.log 2>&1 &
+    local pid=$!
+
+    if wait_log 'capture.*(saved|captured|stored)' 2 60; then
+        local detail="$(log_count 'capture.*(saved|captured|stored)') captures"
+        if [ "$(log_count 'classif')" -gt 0 ]; then detail="$detail, classified: $(grep -iE 'classif' /tmp/run.log | tail -n 1)"; fi
+        pass run.capture-cycles "$detail"
+    else fail run.capture-cycles "fewer than 2 captures in 60 s: $(tail -n 3 /tmp/run.log | tr '\n' ' ')"; fi
+    if [ "$(log_count 'absent|not respond')" -gt 0 ]; then pass run.absent-sensors "$(grep -iE 'absent|not respond' /tmp/run.log | head -n 1)"
+    else fail run.absent-sensors "no sensor reported absent: $(tail -n 3 /tmp/run.log | tr '\n' ' ')"; fi
+
+    vmprobe set "$VIDEO0" Disconnect 1 2>/dev/null
+    vmprobe set "$VIDEO1" Disconnect 1 2>/dev/null
+    local i=0 unloaded=no
+    while [ $i -lt 50 ]; do
+        if rmmod vivid 2>/dev/null; then unloaded=yes; break; fi
+        sleep 0.2; i=$((i + 1))
+    done
+    local offline_ok=no
+    wait_log 'offline|disconnect|unplug' 1 30 && offline_ok=yes
+    insmod /lib/modules/vivid.ko $VIVID_PARAMS
+    if [ $unloaded = no ]; then fail run.unplug-replug "rmmod vivid failed for 10 s: remotaird kept the device open or mapped"
+    elif [ $offline_ok = no ]; then fail run.unplug-replug "no offline report after the disconnect: $(tail -n 3 /tmp/run.log | tr '\n' ' ')"
+    elif wait_log 'online|recovered|reconnect|back' 1 60; then pass run.unplug-replug "$(grep -iE 'offline|disconnect|unplug' /tmp/run.log | head -n 1) ... $(grep -iE 'online|recovered|reconnect|back' /tmp/run.log | tail -n 1)"
+    else fail run.unplug-replug "no recovery after vivid came back: $(tail -n 3 /tmp/run.log | tr '\n' ' ')"; fi
+
+    kill -TERM $pid
+    i=0
+    while kill -0 $pid 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    if kill -0 $pid 2>/dev/null; then kill -KILL $pid; fail run.clean-shutdown "still running 10 s after SIGTERM"
+    else
+        wait $pid
+        local rc=$?
+        if [ $rc -eq 0 ]; then pass run.clean-shutdown "exit 0 after SIGTERM"
+        else fail run.clean-shutdown "exit $rc after SIGTERM: $(tail -n 2 /tmp/run.log | tr '\n' ' ')"; fi
+    fi
+}
+
 run_project_checks() {
-    not_built camera.capture.0 "placeholder"
+    check_capture 0
+    check_capture 1
+    check_buffer_error
+    check_dropped_buffers
+    check_streamon_error
+    check_fatal_streaming_error
+    check_bme280
+    check_sensirion_unsupported
+    check_absent_sensor
+    check_run
 }
