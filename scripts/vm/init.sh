@@ -108,6 +108,33 @@ check_vivid_controls() {
     else fail vivid.error-controls "missing:$missing"; fi
 }
 
+# Walks the capture ioctls on vivid instance 0 (see vmprobe.c v4l2-facts) and compares what the
+# kernel answers with $VMTEST/v4l2-facts.expected: the behaviour our V4L2 fake is written to.
+# The walk ends by disconnecting instance 0 and unloading vivid, so vivid is reloaded afterwards.
+check_v4l2_facts() {
+    local facts name want got mismatches="" count=0
+    facts=$(vmprobe v4l2-facts "${VIDEO0:-/dev/video0}" 2>&1)
+    echo "$facts" | sed 's/^/  /'
+    while read -r name want; do
+        case "$name" in ''|'#'*) continue ;; esac
+        got=$(echo "$facts" | sed -n "s/^FACT $name=//p")
+        [ "$got" = "$want" ] || mismatches="$mismatches $name=${got:-missing} (want $want);"
+        count=$((count + 1))
+    done < "$VMTEST/v4l2-facts.expected"
+    if [ -z "$mismatches" ]; then pass kernel.v4l2-behaviour "$count answers as the V4L2 fake assumes"
+    else fail kernel.v4l2-behaviour "$mismatches"; fi
+}
+
+# Unload (if still loaded) and load vivid again: the nodes must come back under the same names.
+check_vivid_reload() {
+    local out
+    grep -q '^vivid ' /proc/modules && rmmod vivid
+    out=$(insmod /lib/modules/vivid.ko $VIVID_PARAMS 2>&1) || { fail vivid.reload "insmod: $(first_line "$out")"; return; }
+    if wait_for /dev/video1 30 && [ "$(capture_node 0)" = /dev/video0 ] && [ "$(capture_node 1)" = /dev/video1 ]; then
+        pass vivid.reload "unloaded and loaded again; /dev/video0 and /dev/video1 back"
+    else fail vivid.reload "capture nodes did not come back: $(ls /dev/video* 2>&1 | tr '\n' ' ')"; fi
+}
+
 check_i2c_node() {
     wait_for /dev/i2c-0 30
     local name
@@ -171,6 +198,8 @@ echo "VMTEST START kernel $(uname -r)"
 check_modules
 check_video_nodes
 check_vivid_controls
+check_v4l2_facts
+check_vivid_reload
 check_i2c_node
 check_bme280_image
 check_plain_i2c_refused

@@ -4,6 +4,8 @@
 //   vmprobe controls DEVICE              list the V4L2 controls: "0xID type name"
 //   vmprobe set DEVICE "NAME" VALUE      set a control found by its exact name (buttons take any VALUE)
 //   vmprobe i2c-rdwr BUS ADDRESS         one plain I2C write (I2C_RDWR) of 2 bytes; print the errno name
+//   vmprobe v4l2-facts DEVICE            walk the capture ioctls and print "FACT name=value" lines
+//                                        (errnos and flags as the kernel answers them)
 //   vmprobe jpeg FILE                    check SOI, a SOF marker and EOI; print "WIDTHxHEIGHT"
 //
 // Controls are looked up by name because vivid's error-injection controls are private
@@ -16,7 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 static int open_device(const char *path) {
@@ -120,6 +125,260 @@ static int i2c_rdwr(const char *bus, const char *address) {
     return 0;
 }
 
+// ---- v4l2-facts: what the kernel answers where our fakes make assumptions ----------------------
+
+static const char *errno_name(int code) {
+    switch (code) {
+    case 0: return "0";
+    case EINVAL: return "EINVAL";
+    case EBUSY: return "EBUSY";
+    case EAGAIN: return "EAGAIN";
+    case EIO: return "EIO";
+    case ENODEV: return "ENODEV";
+    case ENOENT: return "ENOENT";
+    case ERANGE: return "ERANGE";
+    case EPIPE: return "EPIPE";
+    case ENXIO: return "ENXIO";
+    case EPERM: return "EPERM";
+    case EACCES: return "EACCES";
+    default: { static char text[32]; snprintf(text, sizeof text, "errno%d", code); return text; }
+    }
+}
+
+// Runs one ioctl and returns 0 or the errno name's code.
+static int try_ioctl(int fd, unsigned long request, void *argument) {
+    return ioctl(fd, request, argument) == 0 ? 0 : errno;
+}
+
+static void fact(const char *name, const char *value) { printf("FACT %s=%s\n", name, value); }
+static void fact_errno(const char *name, int code) { fact(name, errno_name(code)); }
+static void fact_uint(const char *name, unsigned long value) { printf("FACT %s=%lu\n", name, value); }
+
+static void poll_names(short revents, char *text, size_t size) {
+    snprintf(text, size, "%s%s%s%s%s", revents == 0 ? "none" : "",
+             revents & POLLIN ? "IN|" : "", revents & POLLPRI ? "PRI|" : "",
+             revents & POLLERR ? "ERR|" : "", revents & POLLHUP ? "HUP|" : "");
+    size_t length = strlen(text);
+    if (length && text[length - 1] == '|') text[length - 1] = 0;
+}
+
+static void fact_poll(const char *name, int fd, int timeout_ms) {
+    struct pollfd entry = {.fd = fd, .events = POLLIN | POLLPRI};
+    int ready = poll(&entry, 1, timeout_ms);
+    char text[64];
+    if (ready < 0) snprintf(text, sizeof text, "failed-%s", errno_name(errno));
+    else poll_names(entry.revents, text, sizeof text);
+    fact(name, text);
+}
+
+static int press(int fd, const char *name, int value) {
+    struct lookup lookup = {.name = name};
+    if (!each_control(fd, match_control, &lookup)) return ENOENT;
+    struct v4l2_control control = {.id = lookup.id, .value = value};
+    return try_ioctl(fd, VIDIOC_S_CTRL, &control);
+}
+
+struct mapping { void *start; size_t length; };
+
+static int set_yuyv(int fd, unsigned width, unsigned height, struct v4l2_format *format) {
+    memset(format, 0, sizeof *format);
+    format->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    format->fmt.pix.width = width;
+    format->fmt.pix.height = height;
+    format->fmt.pix.pixelformat = V4L2_PIX_FMT_YUYV;
+    format->fmt.pix.field = V4L2_FIELD_NONE;
+    return try_ioctl(fd, VIDIOC_S_FMT, format);
+}
+
+static int request_buffers(int fd, unsigned count, unsigned *granted) {
+    struct v4l2_requestbuffers request = {.count = count, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+    int code = try_ioctl(fd, VIDIOC_REQBUFS, &request);
+    if (granted) *granted = request.count;
+    return code;
+}
+
+static int map_and_queue(int fd, unsigned count, struct mapping *maps) {
+    for (unsigned i = 0; i < count; i++) {
+        struct v4l2_buffer buffer = {.index = i, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+        int code = try_ioctl(fd, VIDIOC_QUERYBUF, &buffer);
+        if (code) return code;
+        maps[i].length = buffer.length;
+        maps[i].start = mmap(NULL, buffer.length, PROT_READ, MAP_SHARED, fd, buffer.m.offset);
+        if (maps[i].start == MAP_FAILED) return errno;
+        code = try_ioctl(fd, VIDIOC_QBUF, &buffer);
+        if (code) return code;
+    }
+    return 0;
+}
+
+static void unmap_all(unsigned count, struct mapping *maps) {
+    for (unsigned i = 0; i < count; i++) {
+        if (maps[i].start && maps[i].start != MAP_FAILED) munmap(maps[i].start, maps[i].length);
+        maps[i].start = NULL;
+    }
+}
+
+// Dequeues one buffer (waiting up to 3 s); returns 0 or the errno.
+static int dequeue(int fd, struct v4l2_buffer *buffer) {
+    for (int attempt = 0; attempt < 30; attempt++) {
+        memset(buffer, 0, sizeof *buffer);
+        buffer->type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+        buffer->memory = V4L2_MEMORY_MMAP;
+        int code = try_ioctl(fd, VIDIOC_DQBUF, buffer);
+        if (code != EAGAIN) return code;
+        struct pollfd entry = {.fd = fd, .events = POLLIN};
+        poll(&entry, 1, 100);
+    }
+    return EAGAIN;
+}
+
+static int v4l2_facts(const char *path) {
+    enum { COUNT = 4 };
+    struct mapping maps[32] = {0};
+    struct v4l2_format format;
+    struct v4l2_buffer buffer;
+    unsigned granted = 0;
+    char text[128];
+    int fd = open_device(path);
+    if (fd < 0) return 1;
+
+    struct v4l2_capability capability = {0};
+    fact_errno("querycap", try_ioctl(fd, VIDIOC_QUERYCAP, &capability));
+    snprintf(text, sizeof text, "0x%08x", capability.device_caps);
+    fact("device_caps", text);
+    fact("driver", (const char *)capability.driver);
+
+    // Formats: is there MJPEG, what is first, what does S_FMT do with MJPG and an odd size.
+    int mjpeg = 0;
+    struct v4l2_fmtdesc description = {.type = V4L2_BUF_TYPE_VIDEO_CAPTURE};
+    for (description.index = 0; ioctl(fd, VIDIOC_ENUM_FMT, &description) == 0; description.index++) {
+        if (description.index == 0) {
+            snprintf(text, sizeof text, "%.4s", (const char *)&description.pixelformat);
+            fact("first_format", text);
+        }
+        if (description.pixelformat == V4L2_PIX_FMT_MJPEG) mjpeg = 1;
+    }
+    fact_uint("format_count", description.index);
+    fact("offers_mjpeg", mjpeg ? "yes" : "no");
+    memset(&format, 0, sizeof format);
+    format.type = V4L2_BUF_TYPE_VIDEO_CAPTURE;
+    format.fmt.pix.width = 640;
+    format.fmt.pix.height = 480;
+    format.fmt.pix.pixelformat = V4L2_PIX_FMT_MJPEG;
+    fact_errno("s_fmt_mjpeg", try_ioctl(fd, VIDIOC_S_FMT, &format));
+    snprintf(text, sizeof text, "%.4s", (const char *)&format.fmt.pix.pixelformat);
+    fact("s_fmt_mjpeg_became", text);
+    fact_errno("s_fmt_odd_size", set_yuyv(fd, 1000, 1000, &format));
+    snprintf(text, sizeof text, "%ux%u", format.fmt.pix.width, format.fmt.pix.height);
+    fact("s_fmt_1000x1000_became", text);
+    fact_errno("s_fmt_yuyv_640x480", set_yuyv(fd, 640, 480, &format));
+    snprintf(text, sizeof text, "%ux%u/%u/%u", format.fmt.pix.width, format.fmt.pix.height,
+             format.fmt.pix.bytesperline, format.fmt.pix.sizeimage);
+    fact("yuyv_640x480_negotiated", text);
+
+    // Controls: an integer control set out of range.
+    struct lookup brightness = {.name = "Brightness"};
+    if (each_control(fd, match_control, &brightness)) {
+        struct v4l2_control control = {.id = brightness.id, .value = 100000};
+        fact_errno("s_ctrl_out_of_range", try_ioctl(fd, VIDIOC_S_CTRL, &control));
+        try_ioctl(fd, VIDIOC_G_CTRL, &control);
+        fact_uint("s_ctrl_out_of_range_stored", (unsigned long)control.value);
+        control.value = 128;
+        ioctl(fd, VIDIOC_S_CTRL, &control);
+    }
+    struct v4l2_control unknown = {.id = 0x00981fff, .value = 1};
+    fact_errno("s_ctrl_unknown_id", try_ioctl(fd, VIDIOC_S_CTRL, &unknown));
+
+    // Queue life cycle.
+    fact_errno("streamon_without_buffers", try_ioctl(fd, VIDIOC_STREAMON, &(int){V4L2_BUF_TYPE_VIDEO_CAPTURE}));
+    fact_errno("reqbufs_1", request_buffers(fd, 1, &granted));
+    fact_uint("reqbufs_1_granted", granted);
+    fact_errno("reqbufs_64", request_buffers(fd, 64, &granted));
+    fact_uint("reqbufs_64_granted", granted);
+    request_buffers(fd, 0, NULL);
+    fact_errno("reqbufs_4", request_buffers(fd, COUNT, &granted));
+    fact_errno("s_fmt_with_buffers", set_yuyv(fd, 640, 480, &format));
+    fact_errno("map_and_queue", map_and_queue(fd, COUNT, maps));
+    buffer = (struct v4l2_buffer){.index = 0, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+    fact_errno("qbuf_twice", try_ioctl(fd, VIDIOC_QBUF, &buffer));
+    buffer = (struct v4l2_buffer){.index = 99, .type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+    fact_errno("qbuf_bad_index", try_ioctl(fd, VIDIOC_QBUF, &buffer));
+    buffer = (struct v4l2_buffer){.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+    fact_errno("dqbuf_not_streaming", try_ioctl(fd, VIDIOC_DQBUF, &buffer));
+    fact_poll("poll_not_streaming", fd, 0);
+    fact_errno("streamon", try_ioctl(fd, VIDIOC_STREAMON, &(int){V4L2_BUF_TYPE_VIDEO_CAPTURE}));
+    fact_errno("reqbufs_while_streaming", request_buffers(fd, COUNT, NULL));
+    int code = dequeue(fd, &buffer);
+    fact_errno("dqbuf", code);
+    if (code == 0) {
+        snprintf(text, sizeof text, "%u/0x%x/%u", buffer.bytesused, buffer.flags & 0xffff, buffer.sequence);
+        fact("dqbuf_bytesused_flags_sequence", text);
+        ioctl(fd, VIDIOC_QBUF, &buffer);
+    }
+
+    // Error flag: the next buffer the driver completes carries V4L2_BUF_FLAG_ERROR.
+    fact_errno("press_buf_flag_error", press(fd, "Inject V4L2_BUF_FLAG_ERROR", 1));
+    int flagged = 0;
+    for (int i = 0; i < 8 && !flagged; i++) {
+        if (dequeue(fd, &buffer)) break;
+        if (buffer.flags & V4L2_BUF_FLAG_ERROR) {
+            flagged = 1;
+            snprintf(text, sizeof text, "%u/0x%x", buffer.bytesused, buffer.flags & 0xffff);
+            fact("error_buffer_bytesused_flags", text);
+        }
+        ioctl(fd, VIDIOC_QBUF, &buffer);
+    }
+    fact("error_flag_seen", flagged ? "yes" : "no");
+
+    // Dropped buffers: sequence numbers skip.
+    press(fd, "Percentage of Dropped Buffers", 50);
+    unsigned last = 0, gaps = 0;
+    for (int i = 0; i < 10; i++) {
+        if (dequeue(fd, &buffer)) break;
+        if (i > 0 && buffer.sequence != last + 1) gaps++;
+        last = buffer.sequence;
+        ioctl(fd, VIDIOC_QBUF, &buffer);
+    }
+    fact("dropped_buffers_show_as_sequence_gaps", gaps ? "yes" : "no");
+    press(fd, "Percentage of Dropped Buffers", 0);
+
+    // Fatal streaming error (vb2_queue_error).
+    fact_errno("press_fatal_error", press(fd, "Inject Fatal Streaming Error", 1));
+    fact_poll("poll_after_fatal_error", fd, 500);
+    do { code = try_ioctl(fd, VIDIOC_DQBUF, &buffer); } while (code == 0);  // drain buffers done before the error
+    fact_errno("dqbuf_after_fatal_error", code);
+    fact_errno("streamoff", try_ioctl(fd, VIDIOC_STREAMOFF, &(int){V4L2_BUF_TYPE_VIDEO_CAPTURE}));
+    fact_errno("reqbufs_0_while_mapped", request_buffers(fd, 0, NULL));
+    unmap_all(COUNT, maps);
+    fact_errno("reqbufs_0_after_munmap", request_buffers(fd, 0, NULL));
+
+    // STREAMON error injection: the next STREAMON fails.
+    request_buffers(fd, COUNT, &granted);
+    map_and_queue(fd, COUNT, maps);
+    fact_errno("press_streamon_error", press(fd, "Inject VIDIOC_STREAMON Error", 1));
+    fact_errno("streamon_injected", try_ioctl(fd, VIDIOC_STREAMON, &(int){V4L2_BUF_TYPE_VIDEO_CAPTURE}));
+    fact_errno("streamon_again", try_ioctl(fd, VIDIOC_STREAMON, &(int){V4L2_BUF_TYPE_VIDEO_CAPTURE}));
+
+    // Disconnect while streaming with buffers mapped: what an unplugged USB camera looks like.
+    fact_errno("press_disconnect", press(fd, "Disconnect", 1));
+    fact_errno("querycap_after_disconnect", try_ioctl(fd, VIDIOC_QUERYCAP, &capability));
+    buffer = (struct v4l2_buffer){.type = V4L2_BUF_TYPE_VIDEO_CAPTURE, .memory = V4L2_MEMORY_MMAP};
+    fact_errno("dqbuf_after_disconnect", try_ioctl(fd, VIDIOC_DQBUF, &buffer));
+    fact_poll("poll_after_disconnect", fd, 0);
+    int again = open(path, O_RDWR | O_NONBLOCK);
+    fact_errno("open_after_disconnect", again < 0 ? errno : 0);
+    if (again >= 0) close(again);
+    fact("node_exists_after_disconnect", access(path, F_OK) == 0 ? "yes" : "no");
+    // The module stays pinned while the file is open or mapped: an unplugged camera's driver cannot
+    // be unloaded until user space lets go.
+    fact_errno("delete_module_while_open", syscall(SYS_delete_module, "vivid", O_NONBLOCK) == 0 ? 0 : errno);
+    close(fd);
+    fact_errno("delete_module_closed_but_mapped", syscall(SYS_delete_module, "vivid", O_NONBLOCK) == 0 ? 0 : errno);
+    unmap_all(COUNT, maps);
+    fact_errno("delete_module_released", syscall(SYS_delete_module, "vivid", O_NONBLOCK) == 0 ? 0 : errno);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "controls") == 0) {
         int fd = open_device(argv[2]);
@@ -130,7 +389,8 @@ int main(int argc, char **argv) {
     }
     if (argc == 5 && strcmp(argv[1], "set") == 0) return set_control(argv[2], argv[3], argv[4]);
     if (argc == 4 && strcmp(argv[1], "i2c-rdwr") == 0) return i2c_rdwr(argv[2], argv[3]);
+    if (argc == 3 && strcmp(argv[1], "v4l2-facts") == 0) return v4l2_facts(argv[2]);
     if (argc == 3 && strcmp(argv[1], "jpeg") == 0) return jpeg_info(argv[2]);
-    fprintf(stderr, "usage: vmprobe controls DEVICE | set DEVICE NAME VALUE | i2c-rdwr BUS ADDRESS | jpeg FILE\n");
+    fprintf(stderr, "usage: vmprobe controls DEVICE | set DEVICE NAME VALUE | i2c-rdwr BUS ADDRESS | v4l2-facts DEVICE | jpeg FILE\n");
     return 2;
 }
