@@ -39,6 +39,13 @@ let foundationTargets: [Target] = [
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]
 
+// MARK: - Risk: pure state machines (no I/O), time passed in
+
+let riskTargets: [Target] = [
+    .target(name: "Risk", swiftSettings: swiftSettings),
+    .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
+]
+
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
@@ -73,6 +80,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
-    targets: cTargets + foundationTargets + appTargets + testTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets,
     swiftLanguageModes: [.v6]
 )
