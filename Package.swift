@@ -58,6 +58,16 @@ let appTargets: [Target] = [
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
+// MARK: - Cameras and illumination
+
+let cameraTargets: [Target] = [
+    .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+]
+
+let cameraTestTargets: [Target] = [
+    .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
+]
+
 // MARK: - Tests
 
 let testTargets: [Target] = [
@@ -80,6 +90,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
+        + cameraTargets + cameraTestTargets,
     swiftLanguageModes: [.v6]
 )
