@@ -44,6 +44,9 @@ let foundationTargets: [Target] = [
 let riskTargets: [Target] = [
     .target(name: "Risk", swiftSettings: swiftSettings),
     .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
+    // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
+    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", log], swiftSettings: swiftSettings),
+    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Daemon and executables
