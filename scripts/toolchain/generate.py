@@ -257,7 +257,7 @@ def render(seed: int, kind: str, index: int, size: tuple[int, int]) -> bytes:
     power = rng.uniform(2.5, 5.0)
     gain = 1.0
     if kind == "dark":  # failing LED or long exposure starved of light
-        power *= rng.uniform(0.12, 0.3)
+        power *= rng.uniform(0.05, 0.18)
         gain = rng.uniform(1.3, 2.0)
     rgb = _shade(sc, g, albedo, spec, power)
     if kind == "blurred":  # condensation or a lens knocked out of focus
