@@ -39,15 +39,30 @@ let foundationTargets: [Target] = [
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]
 
+// MARK: - Sensors: drivers, gas index algorithm, sensor service; byte-level chip emulators
+
+let sensorTargets: [Target] = [
+    .target(name: "Sensors", dependencies: ["I2C", "Settings", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "SensorEmulators", dependencies: ["I2C", "Sensors"], swiftSettings: swiftSettings),
+]
+
+let sensorTestTargets: [Target] = [
+    .testTarget(
+        name: "SensorsTests", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", "Health", "TestSupport", log],
+        resources: [.copy("Resources")], swiftSettings: swiftSettings
+    ),
+]
+
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
+    "Sensors", "SensorEmulators",
 ]
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
@@ -73,6 +88,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
-    targets: cTargets + foundationTargets + appTargets + testTargets,
+    targets: cTargets + foundationTargets + sensorTargets + appTargets + testTargets + sensorTestTargets,
     swiftLanguageModes: [.v6]
 )
