@@ -49,15 +49,30 @@ let riskTargets: [Target] = [
     .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
 ]
 
+// MARK: - Sensors: drivers, gas index algorithm, sensor service; byte-level chip emulators
+
+let sensorTargets: [Target] = [
+    .target(name: "Sensors", dependencies: ["I2C", "Settings", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "SensorEmulators", dependencies: ["I2C", "Sensors"], swiftSettings: swiftSettings),
+]
+
+let sensorTestTargets: [Target] = [
+    .testTarget(
+        name: "SensorsTests", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", "Health", "TestSupport", log],
+        resources: [.copy("Resources")], swiftSettings: swiftSettings
+    ),
+]
+
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
+    "Sensors", "SensorEmulators",
 ]
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
@@ -93,7 +108,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
-        + cameraTargets + cameraTestTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets,
     swiftLanguageModes: [.v6]
 )
