@@ -45,7 +45,7 @@ let riskTargets: [Target] = [
     .target(name: "Risk", swiftSettings: swiftSettings),
     .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
     // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
-    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", log], swiftSettings: swiftSettings),
+    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", "Health", log, lifecycle], swiftSettings: swiftSettings),
     .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
 ]
 
@@ -67,7 +67,7 @@ let sensorTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators",
+    "Sensors", "SensorEmulators", "Risk", "Monitoring",
 ]
 
 let appTargets: [Target] = [
