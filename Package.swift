@@ -39,16 +39,51 @@ let foundationTargets: [Target] = [
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]
 
+// MARK: - Risk: pure state machines (no I/O), time passed in
+
+let riskTargets: [Target] = [
+    .target(name: "Risk", swiftSettings: swiftSettings),
+    .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
+    // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
+    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", "Health", log, lifecycle], swiftSettings: swiftSettings),
+    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
+]
+
+// MARK: - Sensors: drivers, gas index algorithm, sensor service; byte-level chip emulators
+
+let sensorTargets: [Target] = [
+    .target(name: "Sensors", dependencies: ["I2C", "Settings", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "SensorEmulators", dependencies: ["I2C", "Sensors"], swiftSettings: swiftSettings),
+]
+
+let sensorTestTargets: [Target] = [
+    .testTarget(
+        name: "SensorsTests", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", "Health", "TestSupport", log],
+        resources: [.copy("Resources")], swiftSettings: swiftSettings
+    ),
+]
+
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
+    "Sensors", "SensorEmulators", "Risk", "Monitoring",
 ]
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
+]
+
+// MARK: - Cameras and illumination
+
+let cameraTargets: [Target] = [
+    .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+]
+
+let cameraTestTargets: [Target] = [
+    .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Tests
@@ -73,6 +108,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
     ],
-    targets: cTargets + foundationTargets + appTargets + testTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets,
     swiftLanguageModes: [.v6]
 )
