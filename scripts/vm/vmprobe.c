@@ -6,6 +6,7 @@
 //   vmprobe i2c-rdwr BUS ADDRESS         one plain I2C write (I2C_RDWR) of 2 bytes; print the errno name
 //   vmprobe v4l2-facts DEVICE            walk the capture ioctls and print "FACT name=value" lines
 //                                        (errnos and flags as the kernel answers them)
+//   vmprobe i2c-facts BUS                the same for i2c-dev on i2c-stub (a BME280 image at 0x76, nothing at 0x77)
 //   vmprobe jpeg FILE                    check SOI, a SOF marker and EOI; print "WIDTHxHEIGHT"
 //
 // Controls are looked up by name because vivid's error-injection controls are private
@@ -141,6 +142,9 @@ static const char *errno_name(int code) {
     case ENXIO: return "ENXIO";
     case EPERM: return "EPERM";
     case EACCES: return "EACCES";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EREMOTEIO: return "EREMOTEIO";
+    case ETIMEDOUT: return "ETIMEDOUT";
     default: { static char text[32]; snprintf(text, sizeof text, "errno%d", code); return text; }
     }
 }
@@ -379,6 +383,46 @@ static int v4l2_facts(const char *path) {
     return 0;
 }
 
+// ---- i2c-facts -----------------------------------------------------------------------------------
+
+static int smbus(int fd, char read_write, __u8 command, int size, union i2c_smbus_data *data) {
+    struct i2c_smbus_ioctl_data request = {.read_write = read_write, .command = command, .size = size, .data = data};
+    return try_ioctl(fd, I2C_SMBUS, &request);
+}
+
+static int i2c_facts(const char *bus) {
+    char text[64];
+    int fd = open(bus, O_RDWR);
+    if (fd < 0) { printf("open %s: %s\n", bus, strerror(errno)); return 1; }
+    unsigned long funcs = 0;
+    fact_errno("i2c_funcs", try_ioctl(fd, I2C_FUNCS, &funcs));
+    fact("func_i2c", funcs & I2C_FUNC_I2C ? "yes" : "no");
+    fact("func_smbus_byte_data", (funcs & I2C_FUNC_SMBUS_BYTE_DATA) == I2C_FUNC_SMBUS_BYTE_DATA ? "yes" : "no");
+    fact("func_smbus_i2c_block", (funcs & I2C_FUNC_SMBUS_I2C_BLOCK) == I2C_FUNC_SMBUS_I2C_BLOCK ? "yes" : "no");
+
+    fact_errno("slave_0x76", try_ioctl(fd, I2C_SLAVE, (void *)0x76));
+    union i2c_smbus_data data = {0};
+    fact_errno("smbus_read_byte_data_0xd0", smbus(fd, I2C_SMBUS_READ, 0xD0, I2C_SMBUS_BYTE_DATA, &data));
+    snprintf(text, sizeof text, "0x%02x", data.byte);
+    fact("chip_id", text);
+    memset(&data, 0, sizeof data);
+    data.block[0] = 32;
+    fact_errno("smbus_i2c_block_read_32", smbus(fd, I2C_SMBUS_READ, 0x88, I2C_SMBUS_I2C_BLOCK_DATA, &data));
+    snprintf(text, sizeof text, "%u/0x%02x%02x", data.block[0], data.block[1], data.block[2]);
+    fact("i2c_block_length_first_bytes", text);
+    unsigned char bytes[2] = {0xF4, 0x25};
+    fact_errno("plain_write", write(fd, bytes, 2) == 2 ? 0 : errno);
+    fact_errno("plain_read", read(fd, bytes, 2) == 2 ? 0 : errno);
+    struct i2c_msg message = {.addr = 0x76, .flags = 0, .len = 2, .buf = bytes};
+    struct i2c_rdwr_ioctl_data rdwr = {.msgs = &message, .nmsgs = 1};
+    fact_errno("i2c_rdwr", try_ioctl(fd, I2C_RDWR, &rdwr));
+
+    fact_errno("slave_0x77", try_ioctl(fd, I2C_SLAVE, (void *)0x77));
+    fact_errno("smbus_read_absent_0x77", smbus(fd, I2C_SMBUS_READ, 0xD0, I2C_SMBUS_BYTE_DATA, &data));
+    close(fd);
+    return 0;
+}
+
 int main(int argc, char **argv) {
     if (argc == 3 && strcmp(argv[1], "controls") == 0) {
         int fd = open_device(argv[2]);
@@ -390,7 +434,8 @@ int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "set") == 0) return set_control(argv[2], argv[3], argv[4]);
     if (argc == 4 && strcmp(argv[1], "i2c-rdwr") == 0) return i2c_rdwr(argv[2], argv[3]);
     if (argc == 3 && strcmp(argv[1], "v4l2-facts") == 0) return v4l2_facts(argv[2]);
+    if (argc == 3 && strcmp(argv[1], "i2c-facts") == 0) return i2c_facts(argv[2]);
     if (argc == 3 && strcmp(argv[1], "jpeg") == 0) return jpeg_info(argv[2]);
-    fprintf(stderr, "usage: vmprobe controls DEVICE | set DEVICE NAME VALUE | i2c-rdwr BUS ADDRESS | v4l2-facts DEVICE | jpeg FILE\n");
+    fprintf(stderr, "usage: vmprobe controls DEVICE | set DEVICE NAME VALUE | i2c-rdwr BUS ADDRESS | v4l2-facts DEVICE | i2c-facts BUS | jpeg FILE\n");
     return 2;
 }
