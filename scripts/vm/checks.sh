@@ -25,11 +25,16 @@ requires() {
 
 # --- cameras ------------------------------------------------------------------------------------
 
-# capture CAMERA OUTDIR: one `remotaird capture`; leaves its output in $capture_out, exit in $capture_rc.
+# capture CAMERA OUTDIR: one `remotaird capture`; leaves its output in $capture_out, its result line
+# for the camera ("cam0 <path> 640x480 ..." or "cam0 error <kind>: <detail>") in $capture_line, and
+# the exit status in $capture_rc. The result line is echoed to the console, indented.
 capture() {
     rm -rf "$2" && mkdir -p "$2"
     capture_out=$(timeout 60 remotaird capture --config "$CAMERAS_CONFIG" --camera "$1" --out "$2" 2>&1)
     capture_rc=$?
+    capture_line=$(echo "$capture_out" | grep "^$1 " | head -n 1)
+    [ -n "$capture_line" ] || capture_line=$(first_line "$capture_out")
+    echo "  capture $1 -> exit $capture_rc: $capture_line"
 }
 
 # jpeg_ok OUTDIR: the newest JPEG in OUTDIR has SOI, SOF with the negotiated size, and EOI.
@@ -46,8 +51,8 @@ check_capture() {
     local n=$1 name="camera.capture.$1"
     requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
     capture "cam$n" "/tmp/cap/cam$n"
-    if [ $capture_rc -ne 0 ]; then fail "$name" "exit $capture_rc: $(first_line "$capture_out")"
-    elif jpeg_ok "/tmp/cap/cam$n"; then pass "$name" "$jpeg_detail from YUYV"
+    if [ $capture_rc -ne 0 ]; then fail "$name" "exit $capture_rc: $capture_line"
+    elif jpeg_ok "/tmp/cap/cam$n"; then pass "$name" "$jpeg_detail; $capture_line"
     else fail "$name" "$jpeg_problem"; fi
 }
 
@@ -57,8 +62,9 @@ check_buffer_error() {
     requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
     vmprobe set "$VIDEO0" "Inject V4L2_BUF_FLAG_ERROR" 1 || { fail "$name" "cannot set the vivid control"; return; }
     capture cam0 /tmp/cap/flag
-    if [ $capture_rc -ne 0 ]; then fail "$name" "capture failed after one flagged buffer: $(first_line "$capture_out")"
-    elif jpeg_ok /tmp/cap/flag; then pass "$name" "flagged buffer skipped, $jpeg_detail"
+    if [ $capture_rc -ne 0 ]; then fail "$name" "capture failed after one flagged buffer: $capture_line"
+    elif echo "$capture_line" | grep -q 'corrupt=0'; then fail "$name" "the flagged buffer was not counted as corrupt: $capture_line"
+    elif jpeg_ok /tmp/cap/flag; then pass "$name" "flagged buffer rejected: $capture_line"
     else fail "$name" "$jpeg_problem"; fi
 }
 
@@ -68,15 +74,15 @@ check_dropped_buffers() {
     requires "$name" capture "$CAMERAS_CONFIG" "cameras" || return
     vmprobe set "$VIDEO0" "Percentage of Dropped Buffers" 50 || { fail "$name" "cannot set the vivid control"; return; }
     capture cam0 /tmp/cap/drop50
-    local rc50=$capture_rc out50=$capture_out
+    local rc50=$capture_rc out50=$capture_line
     jpeg_ok /tmp/cap/drop50
     local ok50=$?
     vmprobe set "$VIDEO0" "Percentage of Dropped Buffers" 100
     capture cam0 /tmp/cap/drop100
     vmprobe set "$VIDEO0" "Percentage of Dropped Buffers" 0
-    if [ $rc50 -ne 0 ] || [ $ok50 -ne 0 ]; then fail "$name" "50% dropped: exit $rc50: $(first_line "$out50") $jpeg_problem"
-    elif [ $capture_rc -eq 0 ]; then fail "$name" "100% dropped: capture claimed success"
-    else pass "$name" "50% dropped: JPEG; 100% dropped: $(first_line "$capture_out")"; fi
+    if [ $rc50 -ne 0 ] || [ $ok50 -ne 0 ]; then fail "$name" "50% dropped: exit $rc50: $out50 $jpeg_problem"
+    elif [ $capture_rc -eq 0 ]; then fail "$name" "100% dropped: capture claimed success: $capture_line"
+    else pass "$name" "50% dropped: JPEG; 100% dropped: $capture_line"; fi
 }
 
 # The next VIDIOC_STREAMON fails: the capture retries and succeeds, or fails naming STREAMON.
@@ -88,8 +94,8 @@ check_streamon_error() {
     if [ $capture_rc -eq 0 ]; then
         if jpeg_ok /tmp/cap/streamon; then pass "$name" "retried after the STREAMON error: $jpeg_detail"
         else fail "$name" "exit 0 but $jpeg_problem"; fi
-    elif echo "$capture_out" | grep -q STREAMON; then pass "$name" "failed with: $(first_line "$capture_out")"
-    else fail "$name" "error does not name VIDIOC_STREAMON: $(first_line "$capture_out")"; fi
+    elif echo "$capture_line" | grep -q STREAMON; then pass "$name" "failed with: $capture_line"
+    else fail "$name" "error does not name VIDIOC_STREAMON: $capture_line"; fi
 }
 
 # vb2_queue_error() mid-stream (DQBUF then returns EIO): the capture fails naming the error, or restarts
@@ -107,13 +113,15 @@ check_fatal_streaming_error() {
     done
     wait $pid
     local rc=$?
-    local out
-    out=$(cat /tmp/cap/fatal.log)
+    local line
+    line=$(grep "^cam0 " /tmp/cap/fatal.log | head -n 1)
+    [ -n "$line" ] || line=$(first_line "$(cat /tmp/cap/fatal.log)")
+    echo "  capture cam0 with the fatal error pressed $presses times -> exit $rc: $line"
     if [ $rc -eq 0 ]; then
-        if jpeg_ok /tmp/cap/fatal; then pass "$name" "recovered: $jpeg_detail"
+        if jpeg_ok /tmp/cap/fatal; then pass "$name" "recovered: $line"
         else fail "$name" "exit 0 but $jpeg_problem"; fi
-    elif echo "$out" | grep -qE 'EIO|DQBUF|streaming error'; then pass "$name" "failed with: $(first_line "$out")"
-    else fail "$name" "exit $rc without naming the queue error: $(first_line "$out")"; fi
+    elif echo "$line" | grep -qE 'EIO|DQBUF|streaming error'; then pass "$name" "failed with: $line"
+    else fail "$name" "exit $rc without naming the queue error: $line"; fi
 }
 
 # --- sensors ------------------------------------------------------------------------------------
