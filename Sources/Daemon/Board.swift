@@ -1,4 +1,5 @@
 import I2C
+import Sensors
 import Settings
 
 /// The hardware the services run on: real device nodes, or fakes at the hardware boundary.
@@ -8,9 +9,14 @@ public struct Board: Sendable {
     public var kind: BoardKind
     /// Opens the I2C bus named in configuration (`/dev/i2c-1`, or any name on the simulated board).
     public var openI2CBus: @Sendable (String) throws -> any I2CBus
+    /// The clock sensors and their emulators share: real time on hardware, possibly accelerated or virtual
+    /// on the simulated board.
+    public var sensorClock: any SensorClock
 
-    public init(kind: BoardKind, openI2CBus: @escaping @Sendable (String) throws -> any I2CBus) {
+    public init(kind: BoardKind, openI2CBus: @escaping @Sendable (String) throws -> any I2CBus,
+                sensorClock: any SensorClock = SystemSensorClock()) {
         self.kind = kind
         self.openI2CBus = openI2CBus
+        self.sensorClock = sensorClock
     }
 }
