@@ -55,6 +55,8 @@ let appTargets: [Target] = [
 
 let cameraTargets: [Target] = [
     .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+    .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [
