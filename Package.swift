@@ -57,6 +57,7 @@ let cameraTargets: [Target] = [
     .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
     .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", log, lifecycle], swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [
