@@ -46,8 +46,8 @@ let daemonDependencies: [Target.Dependency] = [
 ]
 
 let appTargets: [Target] = [
-    .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
+    .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log, "Vision"], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
@@ -58,6 +58,8 @@ let cameraTargets: [Target] = [
     .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    // Benchmark: scripts/bench-jpeg builds it in release.
+    .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], path: "Benchmarks/bench-jpeg", swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [

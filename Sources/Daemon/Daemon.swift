@@ -6,6 +6,7 @@ import ServiceLifecycle
 import UnixSignals
 import Settings
 import Systemd
+import Vision
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
@@ -55,7 +56,8 @@ public struct Daemon: Sendable {
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
         }
-        return [systemd, boardService, reload]
+        let cameras = makeCameraSet(logger: logger)
+        return [systemd, boardService, reload] + cameras.services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.

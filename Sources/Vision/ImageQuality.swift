@@ -109,7 +109,7 @@ public enum ImageQuality {
         let mean = meanBrightness(grey)
         let sharpness = laplacianVariance(grey)
         let uniform = uniformFraction(grey, columns: calibration.gridColumns, rows: calibration.gridRows,
-                                      stddevBelow: calibration.uniformCellStddevBelow)
+                                      textureBelow: calibration.flatCellTextureBelow)
         var flags: QualityFlags = []
         if mean < calibration.tooDarkBelow { flags.insert(.tooDark) }
         if mean > calibration.overexposedAbove { flags.insert(.overexposed) }
@@ -150,28 +150,30 @@ public enum ImageQuality {
         return max(0, sumSquares / count - mean * mean)
     }
 
-    /// Fraction of grid cells whose grey standard deviation is below `stddevBelow`: a large flat area
-    /// means something covers the lens (a duct wall never is that flat under the camera's own noise).
-    public static func uniformFraction(_ grey: GreyImage, columns: Int, rows: Int, stddevBelow: Double) -> Double {
-        let columns = max(1, min(columns, grey.width)), rows = max(1, min(rows, grey.height))
-        var uniform = 0
-        for row in 0..<rows {
-            for column in 0..<columns {
-                let x0 = column * grey.width / columns, x1 = (column + 1) * grey.width / columns
-                let y0 = row * grey.height / rows, y1 = (row + 1) * grey.height / rows
-                var sum = 0.0, sumSquares = 0.0
-                for y in y0..<y1 {
-                    for x in x0..<x1 {
-                        let value = Double(grey.pixels[y * grey.width + x])
-                        sum += value
-                        sumSquares += value * value
-                    }
+    /// Fraction of grid cells without texture (mean absolute Laplacian below `textureBelow`): a large
+    /// region without texture means something sits on or smears the lens. A duct wall under the
+    /// camera's own light always shows seams, scratches and sensor noise.
+    public static func uniformFraction(_ grey: GreyImage, columns: Int, rows: Int, textureBelow: Double) -> Double {
+        let width = grey.width, height = grey.height
+        guard width >= 3, height >= 3 else { return 1 }
+        let innerWidth = width - 2, innerHeight = height - 2
+        let columns = max(1, min(columns, innerWidth)), rows = max(1, min(rows, innerHeight))
+        var sums = [Double](repeating: 0, count: columns * rows)
+        var counts = [Int](repeating: 0, count: columns * rows)
+        grey.pixels.withUnsafeBufferPointer { p in
+            for y in 1..<(height - 1) {
+                let row = min(rows - 1, (y - 1) * rows / innerHeight)
+                for x in 1..<(width - 1) {
+                    let center = y * width + x
+                    let value = Int(p[center - width]) + Int(p[center + width]) + Int(p[center - 1]) + Int(p[center + 1]) - 4 * Int(p[center])
+                    let cell = row * columns + min(columns - 1, (x - 1) * columns / innerWidth)
+                    sums[cell] += Double(abs(value))
+                    counts[cell] += 1
                 }
-                let count = Double(max(1, (x1 - x0) * (y1 - y0)))
-                let variance = max(0, sumSquares / count - (sum / count) * (sum / count))
-                if variance.squareRoot() < stddevBelow { uniform += 1 }
             }
         }
-        return Double(uniform) / Double(columns * rows)
+        var flat = 0
+        for cell in sums.indices where sums[cell] / Double(max(counts[cell], 1)) < textureBelow { flat += 1 }
+        return Double(flat) / Double(columns * rows)
     }
 }

@@ -4,20 +4,21 @@ public struct QualityCalibration: Sendable, Equatable {
     /// Width of the grey image the gate analyses (smaller is faster and less noise-sensitive).
     public var analysisWidth: Int = 160
     /// Mean brightness below this: too dark (illumination failed, lens covered in the dark).
-    public var tooDarkBelow: Double = 40
+    public var tooDarkBelow: Double = 60
     /// Mean brightness above this: overexposed.
     public var overexposedAbove: Double = 215
     /// Variance of the Laplacian below this: blurred (out of focus, fogged or smeared lens).
-    public var blurredBelow: Double = 40
+    public var blurredBelow: Double = 25
     /// Grid over the image for the uniform-region heuristic.
     public var gridColumns: Int = 8
     public var gridRows: Int = 6
-    /// A grid cell whose grey standard deviation is below this is uniform (no texture at all).
-    public var uniformCellStddevBelow: Double = 4
+    /// A grid cell whose mean absolute Laplacian is below this has no texture: flat, or a smooth
+    /// blur such as a deposit on the lens (a gradient has a large spread but no texture).
+    public var flatCellTextureBelow: Double = 2
     /// This fraction of uniform cells or more: lens blocked.
-    public var lensBlockedFraction: Double = 0.7
+    public var lensBlockedFraction: Double = 0.6
     /// This fraction or more (but less than blocked): part of the lens covered or smeared.
-    public var lensDirtyFraction: Double = 0.4
+    public var lensDirtyFraction: Double = 0.3
 
     public init() {}
 
@@ -47,7 +48,7 @@ public struct QualityCalibration: Sendable, Equatable {
         try map.section("uniformity") { m throws(ConfigurationError) in
             gridColumns = try m.int("grid_columns", default: gridColumns, in: 1...64)
             gridRows = try m.int("grid_rows", default: gridRows, in: 1...64)
-            uniformCellStddevBelow = try m.double("cell_stddev_below", default: uniformCellStddevBelow, in: 0...128)
+            flatCellTextureBelow = try m.double("cell_texture_below", default: flatCellTextureBelow, in: 0...255)
             lensBlockedFraction = try m.double("lens_blocked_fraction", default: lensBlockedFraction, in: 0...1)
             lensDirtyFraction = try m.double("lens_dirty_fraction", default: lensDirtyFraction, in: 0...1)
         }
