@@ -64,6 +64,9 @@ let cameraTargets: [Target] = [
 
 let cameraTestTargets: [Target] = [
     .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
+    .testTarget(name: "V4L2Tests", dependencies: ["V4L2"], swiftSettings: swiftSettings),
+    .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: swiftSettings),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "GPIO", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Tests

@@ -57,8 +57,11 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
         var buffers: [Buffer] = []
         var mappedIndices: Set<Int> = []
         var doneOrder: [Int] = []
+        /// Queued, not yet filled, in QBUF order (videobuf2's queued list).
+        var queuedOrder: [Int] = []
         var sequence: UInt32 = 0
         var errorFlagsToInject = 0
+        var unplugAfterFrames: Int?
         var dqbufErrnoToInject: Int32?
         var log: [String] = []
         var opens = 0
@@ -128,10 +131,13 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
             $0.queueError = false
             $0.buffers = []
             $0.doneOrder = []
+            $0.queuedOrder = []
             $0.mappedIndices = []
             $0.log.append("replug")
         }
     }
+    /// The cable is pulled after `frames` more frames (unplug in the middle of a stream).
+    public func unplug(afterFrames frames: Int) { state.withLock { $0.unplugAfterFrames = frames } }
     /// No frames arrive (a hung camera): poll waits out its timeout.
     public func setStalled(_ stalled: Bool) { state.withLock { $0.stalled = stalled } }
     /// The next `count` frames carry V4L2_BUF_FLAG_ERROR.
@@ -175,6 +181,7 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
             s.queueError = false
             s.buffers = []
             s.doneOrder = []
+            s.queuedOrder = []
         }
     }
 
@@ -250,11 +257,13 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
             if count == 0 {
                 s.buffers = []
                 s.doneOrder = []
+            s.queuedOrder = []
                 return 0
             }
             let granted = min(max(count, 2), 32)
             s.buffers = (0..<granted).map { _ in Buffer(data: [UInt8](repeating: 0, count: s.current.sizeImage)) }
             s.doneOrder = []
+            s.queuedOrder = []
             return granted
         }
     }
@@ -281,13 +290,14 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
                 throw V4L2Error(device: path, call: "VIDIOC_QBUF", errno: EINVAL)
             }
             s.buffers[index].queued = true
+            s.queuedOrder.append(index)
         }
     }
 
     /// The "driver" side: fills the oldest queued buffer with the next frame.
     private func fillOne(_ s: inout State) {
-        guard s.streaming, !s.stalled, !s.queueError,
-              let index = s.buffers.indices.first(where: { s.buffers[$0].queued && !s.buffers[$0].filled }) else { return }
+        guard s.streaming, !s.stalled, !s.queueError, !s.queuedOrder.isEmpty else { return }
+        let index = s.queuedOrder.removeFirst()
         var frame = source(s.current, s.sequence)
         if frame.count > s.buffers[index].data.count { frame = Array(frame.prefix(s.buffers[index].data.count)) }
         s.buffers[index].data.replaceSubrange(0..<frame.count, with: frame)
@@ -301,6 +311,14 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
         s.buffers[index].filled = true
         s.doneOrder.append(index)
         s.sequence &+= 1
+        if let remaining = s.unplugAfterFrames {
+            s.unplugAfterFrames = remaining - 1
+            if remaining <= 1 {
+                s.unplugAfterFrames = nil
+                s.present = false
+                s.log.append("unplug")
+            }
+        }
     }
 
     public func dequeueBuffer() throws(V4L2Error) -> DequeuedBuffer {
@@ -336,6 +354,8 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
         try state.withLock { (s) throws(V4L2Error) in
             try enter(&s, "VIDIOC_STREAMON")
             guard !s.buffers.isEmpty else { throw V4L2Error(device: path, call: "VIDIOC_STREAMON", errno: EINVAL) }
+            // vb2_core_streamon refuses to start a queue in the error state until STREAMOFF.
+            guard !s.queueError else { throw V4L2Error(device: path, call: "VIDIOC_STREAMON", errno: EIO) }
             s.streaming = true
         }
     }
@@ -346,6 +366,7 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
             s.streaming = false
             s.queueError = false
             s.doneOrder = []
+            s.queuedOrder = []
             for index in s.buffers.indices {
                 s.buffers[index].queued = false
                 s.buffers[index].filled = false

@@ -53,6 +53,8 @@ public struct V4L2Error: Error, Sendable, Equatable, CustomStringConvertible {
         case EACCES, EPERM: kind = .permission
         case EAGAIN: kind = .wouldBlock
         case EINVAL: kind = .invalid
+        // ENOTTY: the node does not understand V4L2 ioctls at all (not a video device).
+        case ENOTTY: kind = .notCaptureDevice
         default: kind = .other
         }
         self.init(kind: kind, device: device, call: call, errno: code)

@@ -104,6 +104,7 @@ public struct CameraSettings: Sendable, Equatable {
                 throw node.error(.invalid("the region must lie inside the frame (x + width <= 1, y + height <= 1)"))
             }
         }
+        try map.finish()
     }
 }
 
