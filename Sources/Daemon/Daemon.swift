@@ -7,6 +7,7 @@ import UnixSignals
 import Sensors
 import Settings
 import Systemd
+import Vision
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
@@ -73,7 +74,8 @@ public struct Daemon: Sendable {
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
         }
-        return [systemd, boardService, sensorService, reload]
+        let cameras = makeCameraSet(logger: logger)
+        return [systemd, boardService, sensorService, reload] + cameras.services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.

@@ -1,8 +1,12 @@
+import Foundation
+import GPIO
 import I2C
 import SensorEmulators
 import Sensors
 import Settings
 import Synchronization
+import V4L2
+import Vision
 
 extension Board {
     /// The simulated board: chip emulators on I2C, replayed JPEGs for cameras, an in-memory GPIO chip.
@@ -16,7 +20,7 @@ extension Board {
         let clock: any SensorClock = sensorClock
             ?? (configuration.simulation.speed == 1 ? SystemSensorClock() : ScaledClock(speed: configuration.simulation.speed))
         let buses = Mutex<[String: SimulatedI2CBus]>([:])
-        return Board(kind: .simulated, openI2CBus: { name in
+        var board = Board(kind: .simulated, openI2CBus: { name in
             buses.withLock { buses in
                 if let bus = buses[name] { return bus }
                 let bus = SimulatedI2CBus(name: "sim:\(name)", clock: clock)
@@ -31,13 +35,23 @@ extension Board {
                 return bus
             }
         }, sensorClock: clock)
+        // Cameras replay `<frames_dir>/<replay_scene>/*.jpg` round robin.
+        let frames = configuration.simulation.framesDirectory
+            ?? (configuration.calibrationDirectory as NSString).appendingPathComponent("simulation/frames")
+        board.openCamera = { settings throws(CameraError) in
+            try SimulatedCamera(name: settings.name, folder: (frames as NSString).appendingPathComponent(settings.replayScene))
+        }
+        // One in-memory chip stands for every chip name, so any configured line works in the demo.
+        let chip = InMemoryGPIOChip(name: "sim:gpiochip0", lineCount: 64)
+        board.openGPIOChip = { _ throws(GPIOError) in chip }
+        return board
     }
 
     /// The real board: device nodes from configuration.
     public static func hardware(configuration: DaemonConfiguration) -> Board {
         // One descriptor per bus, opened on first use and kept; a failed open is retried by the next caller.
         let buses = Mutex<[String: LinuxI2CBus]>([:])
-        return Board(kind: .hardware, openI2CBus: { path in
+        var board = Board(kind: .hardware, openI2CBus: { path in
             try buses.withLock { (buses: inout [String: LinuxI2CBus]) throws(I2CError) -> LinuxI2CBus in
                 if let bus = buses[path] { return bus }
                 let bus = try LinuxI2CBus(path: path)
@@ -45,5 +59,10 @@ extension Board {
                 return bus
             }
         })
+        board.openCamera = { settings throws(CameraError) in
+            try V4L2Camera(settings: settings, device: { path in LinuxVideoDevice(path: path) })
+        }
+        board.openGPIOChip = { descriptor throws(GPIOError) in try LibgpiodChip(descriptor) }
+        return board
     }
 }
