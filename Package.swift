@@ -71,8 +71,8 @@ let daemonDependencies: [Target.Dependency] = [
 ]
 
 let appTargets: [Target] = [
-    .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", argumentParser, log], swiftSettings: swiftSettings),
+    .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
@@ -80,10 +80,18 @@ let appTargets: [Target] = [
 
 let cameraTargets: [Target] = [
     .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+    .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    // Benchmark: scripts/bench-jpeg builds it in release.
+    .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], path: "Benchmarks/bench-jpeg", swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [
     .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
+    .testTarget(name: "V4L2Tests", dependencies: ["V4L2"], swiftSettings: swiftSettings),
+    .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: swiftSettings),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "GPIO", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Tests

@@ -4,8 +4,10 @@ import Journal
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import Sensors
 import Settings
 import Systemd
+import Vision
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
@@ -15,12 +17,26 @@ public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     public let health = HealthRegistry()
     public let board: Board
+    /// Latest sensor readings, rolling windows and sensor states, for the risk engine and the control socket.
+    public let sensors: SensorReadings
+    /// The sensor service (forced recalibration, fan cleaning).
+    public let sensorService: SensorService
+    private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
     private let environment: [String: String]
 
     public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.configuration = configuration
         self.board = board
         self.environment = environment
+        let readings = SensorReadings()
+        sensors = readings
+        sensorCalibration = Result { () throws(ConfigurationError) in
+            try SensorCalibration.load(for: configuration)
+        }
+        sensorService = SensorService(
+            settings: configuration.sensors, calibration: (try? sensorCalibration.get()) ?? SensorCalibration.Resolved(),
+            openBus: board.openI2CBus, readings: readings, clock: board.sensorClock, stateDirectory: configuration.stateDirectory,
+            health: health, logReadings: configuration.sensors.logReadings, logger: Logger(label: "sensors"))
     }
 
     /// Prepares durable state before anything runs: the state directory must exist and be writable.
@@ -33,6 +49,9 @@ public struct Daemon: Sendable {
         }
         guard FileManager.default.isWritableFile(atPath: path) else {
             throw DaemonError(component: "state", message: "state directory \(path) is not writable by this user")
+        }
+        if case .failure(let error) = sensorCalibration {
+            throw DaemonError(component: "calibration", message: error.description)
         }
     }
 
@@ -55,7 +74,8 @@ public struct Daemon: Sendable {
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
         }
-        return [systemd, boardService, reload]
+        let cameras = makeCameraSet(logger: logger)
+        return [systemd, boardService, sensorService, reload] + cameras.services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.

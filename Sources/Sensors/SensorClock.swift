@@ -58,3 +58,19 @@ extension Duration {
         Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
+
+/// Real time running `speed` times faster: the simulated board's clock when `simulation.speed` is above 1,
+/// and the benchmark's. Every sleep is real (just shorter), so the work per simulated second is unchanged.
+public struct ScaledClock: SensorClock {
+    public let speed: Double
+    private let origin = ContinuousClock.now
+    private let startDate = Date()
+
+    public init(speed: Double) {
+        self.speed = max(speed, 0.001)
+    }
+
+    public func now() -> Duration { (ContinuousClock.now - origin) * speed }
+    public func date() -> Date { startDate.addingTimeInterval(now().seconds) }
+    public func sleep(for duration: Duration) async { try? await Task.sleep(for: duration / speed) }
+}

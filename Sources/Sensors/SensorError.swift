@@ -25,6 +25,8 @@ public struct SensorError: Error, Sendable, Equatable, CustomStringConvertible {
         case wrongDevice = "wrong_device"
         /// Any other bus failure.
         case io
+        /// The request names no configured sensor of the right type.
+        case invalidConfiguration = "invalid_configuration"
     }
 
     public var kind: Kind

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `sensors.yaml` in the calibration directory: a `default` section and optional per-board sections
 /// (keyed by the board's `device_id`), each with offset and gain per metric and chip settings.
 /// A board section overrides the default entry by entry. Unknown keys are rejected like in configuration.
@@ -131,5 +133,23 @@ public struct SensorCalibration: Sendable, Equatable {
             if let value = section.sps30CleaningInterval { result.sps30CleaningInterval = value }
         }
         return result
+    }
+}
+
+extension SensorCalibration {
+    /// The calibration file a configuration points at: `sensors.calibration_file`, else `sensors.yaml` in the
+    /// calibration directory.
+    public static func path(for configuration: DaemonConfiguration) -> String {
+        configuration.sensors.calibrationFile ?? (configuration.calibrationDirectory as NSString).appendingPathComponent("sensors.yaml")
+    }
+
+    /// Loads the sensor calibration for this board. A missing default file means factory settings; an
+    /// explicitly configured file must exist. Invalid files are errors, like configuration.
+    public static func load(for configuration: DaemonConfiguration) throws(ConfigurationError) -> Resolved {
+        let file = path(for: configuration)
+        if configuration.sensors.calibrationFile == nil, !FileManager.default.fileExists(atPath: file) {
+            return Resolved()
+        }
+        return try load(file: file).resolved(board: configuration.deviceID)
     }
 }

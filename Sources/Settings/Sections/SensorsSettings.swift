@@ -69,6 +69,8 @@ public struct SensorsSettings: Sendable, Equatable {
     public var devices: [SensorDeviceSettings] = []
     /// Calibration file; nil means `sensors.yaml` in the calibration directory.
     public var calibrationFile: String?
+    /// Log every published reading at info level (the demo); otherwise readings are not logged.
+    public var logReadings = false
 
     public init(devices: [SensorDeviceSettings] = [], calibrationFile: String? = nil) {
         self.devices = devices
@@ -77,6 +79,7 @@ public struct SensorsSettings: Sendable, Equatable {
 
     init(_ map: ConfigMapping) throws(ConfigurationError) {
         calibrationFile = try map.optional("calibration_file")?.path()
+        logReadings = try map.bool("log_readings", default: false)
         for node in try map.optional("devices")?.list() ?? [] {
             let device = try node.mapping()
             let idNode = try device.required("id")
