@@ -20,8 +20,10 @@ CONFIG=$VMTEST/remotaird.yaml
 passed=0
 failed=0
 
-pass() { echo "CHECK $1: PASS${2:+ ($2)}"; passed=$((passed + 1)); }
-fail() { echo "CHECK $1: FAIL $2"; failed=$((failed + 1)); }
+# Seconds since boot, appended to each result so slow checks stand out.
+uptime_s() { cut -d' ' -f1 /proc/uptime; }
+pass() { echo "CHECK $1: PASS${2:+ ($2)} [t=$(uptime_s)s]"; passed=$((passed + 1)); }
+fail() { echo "CHECK $1: FAIL $2 [t=$(uptime_s)s]"; failed=$((failed + 1)); }
 not_built() { fail "$1" "not built yet: $2"; }
 # One line of a command's output, for a FAIL reason.
 first_line() { echo "$1" | grep -v '^[[:space:]]*$' | head -n 1; }
