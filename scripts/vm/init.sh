@@ -173,7 +173,7 @@ check_bme280_image() {
 check_binary() {
     local out
     if out=$(remotaird --help 2>&1) && echo "$out" | grep -q "SUBCOMMANDS"; then
-        pass remotaird.help "runs in the VM; subcommands: $(subcommands | tr '\n' ' ')"
+        pass remotaird.help "runs in the VM; subcommands: $(subcommands | tr '\n' ' ' | sed 's/ $//')"
     else
         fail remotaird.help "remotaird --help failed: $(first_line "$out")"
     fi
