@@ -29,7 +29,9 @@ public final class UploadWorker: Service, Sendable {
         var flushRequested = false
     }
 
-    public init(outbox: Outbox, store: any ObjectStore, settings: UplinkSettings, deviceID: String, logger: Logger) {
+    /// `backoff` sets the base and cap of the transient-failure waits (tests shorten them).
+    public init(outbox: Outbox, store: any ObjectStore, settings: UplinkSettings, deviceID: String, logger: Logger, backoff: Backoff = Backoff()) {
+        self.state.withLock { $0.backoff = backoff }
         self.outbox = outbox
         self.store = store
         self.settings = settings
