@@ -72,6 +72,13 @@ public struct Blob: Sendable, Equatable {
     public var sha256: String
     /// Lowercase hex MD5: S3 returns it as the ETag of a single-part PUT.
     public var md5: String
+
+    public init(part: Part, bytes: Data, sha256: String, md5: String) {
+        self.part = part
+        self.bytes = bytes
+        self.sha256 = sha256
+        self.md5 = md5
+    }
 }
 
 /// An item handed to the upload worker; its blobs were verified against their enqueue digests.

@@ -26,7 +26,9 @@ public final class S3Client: ObjectStore {
         self.signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
         self.clock = clock
         var configuration = HTTPClient.Configuration()
-        configuration.timeout = .init(connect: .seconds(15), read: .seconds(60))
+        // AsyncHTTPClient keeps retrying a refused connection until the connect timeout: keep it short so an outage is
+        // noticed (and backed off) quickly.
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
