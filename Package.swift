@@ -17,6 +17,11 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
 
 // MARK: - C system libraries and shims
 
@@ -63,11 +68,34 @@ let sensorTestTargets: [Target] = [
     ),
 ]
 
+// MARK: - Outbox and uplink: durable queue on SQLite + spool files, SigV4 uploads to S3-compatible storage
+
+let outboxTargets: [Target] = [
+    .target(name: "Outbox", dependencies: ["Syscalls", "Settings", log, grdb, crypto], swiftSettings: swiftSettings),
+    .target(
+        name: "Uplink",
+        dependencies: ["Outbox", "Syscalls", "Settings", "Journal", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
+        swiftSettings: swiftSettings
+    ),
+    // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
+    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", "Journal", log], swiftSettings: swiftSettings),
+]
+
+let outboxTestTargets: [Target] = [
+    .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Settings", "TestSupport", grdb, crypto], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "UplinkTests",
+        dependencies: ["Uplink", "Outbox", "Settings", "TestSupport", log, lifecycle, crypto, httpClient, nioCore],
+        exclude: ["Resources"],
+        swiftSettings: swiftSettings
+    ),
+]
+
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring",
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink",
 ]
 
 let appTargets: [Target] = [
@@ -115,7 +143,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + outboxTargets + outboxTestTargets,
     swiftLanguageModes: [.v6]
 )
