@@ -17,6 +17,8 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 
 // MARK: - C system libraries and shims
 
@@ -50,12 +52,32 @@ let riskTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
+    "Control",
+]
+
+// MARK: - Control socket and remotairctl
+
+let controlTargets: [Target] = [
+    .target(name: "Control", dependencies: ["Settings", "Syscalls", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "ControlClient", dependencies: ["Control"], swiftSettings: swiftSettings),
+]
+
+let controlTestTargets: [Target] = [
+    .testTarget(
+        name: "ControlTests",
+        dependencies: [
+            "Control", "ControlClient", "Settings", "TestSupport", log, lifecycle, nioCore, nioPosix,
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"),
+        ],
+        exclude: ["Golden"],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
     .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Tests
@@ -79,7 +101,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.81.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets,
+    targets: cTargets + foundationTargets + riskTargets + controlTargets + appTargets + testTargets + controlTestTargets,
     swiftLanguageModes: [.v6]
 )
