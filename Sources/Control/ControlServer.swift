@@ -11,13 +11,15 @@ import Syscalls
 
 /// The control socket as a lifecycle `Service`: binds (or adopts systemd's socket), serves until
 /// graceful shutdown, then closes the listener and every connection and removes the socket file.
-public final class ControlServer: Service, Sendable {
+public struct ControlServer: Service, Sendable {
     let settings: ControlSettings
     let socketPath: String
     let dispatcher: ControlDispatcher
     let logger: Logger
     let environment: [String: String]
     let eventLoopGroup: any EventLoopGroup
+    /// A listening descriptor to adopt instead of systemd's fd 3 (tests adopt their own socket).
+    var adoptedDescriptor: Int32?
 
     public init(
         settings: ControlSettings, socketPath: String, backend: any ControlBackend,
@@ -46,7 +48,7 @@ public final class ControlServer: Service, Sendable {
         let registry = ConnectionRegistry(limit: settings.maxConnections)
         let bootstrap = makeBootstrap(policy: policy, registry: registry)
 
-        if let fd = SocketActivation.descriptor(environment: environment) {
+        if let fd = adoptedDescriptor ?? SocketActivation.descriptor(environment: environment) {
             try SocketActivation.validate(fd)
             let channel = try await bootstrap.withBoundSocket(fd).get()
             logger.notice("listening on the socket from systemd", metadata: ["fd": .stringConvertible(fd)])
