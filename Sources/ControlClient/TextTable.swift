@@ -60,7 +60,10 @@ public struct TextTable {
             case .right: parts.append(padding + text)
             }
         }
-        return parts.joined(separator: "  ")
+        // No trailing blanks when the last cells are empty.
+        var line = parts.joined(separator: "  ")
+        while line.last == " " { line.removeLast() }
+        return line
     }
 }
 

@@ -26,9 +26,19 @@ struct RemotairCtl: ParsableCommand {
 
     /// Parses, runs, and exits with our statuses (ArgumentParser's usage status 64 becomes 2).
     static func main() {
-        let command: any ParsableCommand
+        var command: any ParsableCommand
         do {
             command = try parseAsRoot()
+            if command is RemotairCtl {
+                // No subcommand: a usage error, with the help text to show what exists.
+                FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
+                Glibc.exit(ControlCall.ExitStatus.usage)
+            }
+            if !(command is any CallCommand) {
+                // `help` and `--help` parse into ArgumentParser's own help command, which exits by throwing.
+                try command.run()
+                Glibc.exit(0)
+            }
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)
@@ -39,11 +49,7 @@ struct RemotairCtl: ParsableCommand {
             FileHandle.standardError.write(Data((message + "\n").utf8))
             Glibc.exit(code == .validationFailure ? ControlCall.ExitStatus.usage : code.rawValue)
         }
-        guard let call = command as? any CallCommand else {
-            // The root command alone prints help, like `git` without a subcommand.
-            FileHandle.standardError.write(Data((helpMessage() + "\n").utf8))
-            Glibc.exit(ControlCall.ExitStatus.usage)
-        }
+        guard let call = command as? any CallCommand else { Glibc.exit(ControlCall.ExitStatus.usage) }
         let options = call.options
         let outcome = ControlCall.perform(
             call.command, args: call.arguments, socket: options.socketPath, json: options.json,
