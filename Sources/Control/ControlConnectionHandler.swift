@@ -7,7 +7,8 @@ import NIOCore
 /// loop; requests that arrive meanwhile wait in a short queue. Errors in the request (bad JSON, unknown
 /// command) are answered and the connection stays open; an over-long line or a refused peer is answered
 /// and the connection closed. A connection with no complete request for `idleTimeout` is closed, so a
-/// client trickling bytes cannot hold one of the few connection slots forever.
+/// client trickling bytes cannot hold one of the few connection slots forever. Reading pauses while
+/// the queue is full or the client does not read its answers, so memory per connection stays bounded.
 final class ControlConnectionHandler: ChannelInboundHandler {
     typealias InboundIn = ControlFrame
     typealias OutboundOut = ByteBuffer
@@ -35,6 +36,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
     private var inputDone = false
     private var closing = false
     private var idleTimer: Scheduled<Void>?
+    private var reading = true
 
     init(peer: PeerCredentials, allowed: Bool, idleTimeout: TimeAmount, logger: Logger, respond: @escaping Responder) {
         self.peer = peer
@@ -110,9 +112,23 @@ final class ControlConnectionHandler: ChannelInboundHandler {
         context.close(promise: nil)
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        updateReading(context: context)
+        context.fireChannelWritabilityChanged()
+    }
+
+    /// Reads only while there is room in the queue and the client takes its answers.
+    private func updateReading(context: ChannelHandlerContext) {
+        let wanted = queue.count < Self.maxQueued && context.channel.isWritable
+        guard wanted != reading, let options = context.channel.syncOptions else { return }
+        reading = wanted
+        try? options.setOption(.autoRead, value: wanted)
+    }
+
     private func enqueue(_ work: Work, context: ChannelHandlerContext) {
         if queue.count >= Self.maxQueued {
-            // Answered out of turn (ids tell the client which request it was).
+            // Only lines already read before reading paused get here; answered out of turn
+            // (ids tell the client which request it was).
             if case .request(let request) = work {
                 write(ResponseLine.failure(id: request.id, ControlError(.busy, "more than \(Self.maxQueued) requests waiting on this connection")), context: context)
             }
@@ -146,6 +162,7 @@ final class ControlConnectionHandler: ChannelInboundHandler {
                 }
             }
         }
+        if active, !closing { updateReading(context: context) }
         guard active, !inFlight, !closing, queue.isEmpty else { return }
         if inputDone {
             closing = true

@@ -36,7 +36,13 @@ public struct ControlServer: Service, Sendable {
     }
 
     public func run() async throws {
-        let listener = try await start()
+        let listener: ControlListener
+        do {
+            listener = try await start()
+        } catch {
+            logger.critical("cannot open the control socket", metadata: ["error": .string("\(error)")])
+            throw error
+        }
         // Returns when graceful shutdown begins; throws when the task is cancelled. Either way: close.
         try? await gracefulShutdown()
         await listener.shutdown()
@@ -127,7 +133,8 @@ public struct ControlServer: Service, Sendable {
 
     /// Resolves the allow-list's group names to ids and member uids once, at start.
     static func resolvePolicy(_ settings: ControlSettings, logger: Logger) -> PeerPolicy {
-        var policy = PeerPolicy(uids: Set(settings.allowUIDs))
+        var policy = PeerPolicy(
+            restricted: !settings.allowUIDs.isEmpty || !settings.allowGroups.isEmpty, uids: Set(settings.allowUIDs))
         for name in settings.allowGroups {
             guard let entry = getgrnam(name) else {
                 logger.warning("control.allow_groups names an unknown group; ignored", metadata: ["group": .string(name)])
@@ -140,7 +147,7 @@ public struct ControlServer: Service, Sendable {
                 member = member?.advanced(by: 1)
             }
         }
-        if !policy.isOpen && policy.uids.isEmpty && policy.gids.isEmpty {
+        if policy.restricted && policy.uids.isEmpty && policy.gids.isEmpty {
             logger.warning("control allow-list resolves to nobody; every command will be refused")
         }
         return policy

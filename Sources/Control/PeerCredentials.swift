@@ -37,15 +37,19 @@ public struct PeerCredentials: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// The optional allow-list: when it is empty the socket's file mode and group are the only gate.
+/// The optional allow-list: when it is not configured the socket's file mode and group are the only gate.
 /// Group membership is resolved when the server starts (no NSS lookups on the event loop).
 public struct PeerPolicy: Sendable, Equatable {
+    /// True when configuration names an allow-list; then only the peers below are served, even if
+    /// none of its groups resolved (a typo must not open the socket to everyone).
+    public var restricted: Bool
     public var uids: Set<UInt32>
     public var gids: Set<UInt32>
     /// uids that list one of the allowed groups as a supplementary group.
     public var memberUIDs: Set<UInt32>
 
-    public init(uids: Set<UInt32> = [], gids: Set<UInt32> = [], memberUIDs: Set<UInt32> = []) {
+    public init(restricted: Bool? = nil, uids: Set<UInt32> = [], gids: Set<UInt32> = [], memberUIDs: Set<UInt32> = []) {
+        self.restricted = restricted ?? !(uids.isEmpty && gids.isEmpty)
         self.uids = uids
         self.gids = gids
         self.memberUIDs = memberUIDs
@@ -54,9 +58,7 @@ public struct PeerPolicy: Sendable, Equatable {
     /// Everyone who can open the socket.
     public static let open = PeerPolicy()
 
-    public var isOpen: Bool { uids.isEmpty && gids.isEmpty }
-
     public func allows(_ peer: PeerCredentials) -> Bool {
-        isOpen || uids.contains(peer.uid) || gids.contains(peer.gid) || memberUIDs.contains(peer.uid)
+        !restricted || uids.contains(peer.uid) || gids.contains(peer.gid) || memberUIDs.contains(peer.uid)
     }
 }

@@ -1,6 +1,7 @@
-import Control
+@testable import Control
 import Foundation
 import Logging
+import Settings
 import Testing
 
 @Suite("ControlDispatcher")
@@ -123,5 +124,31 @@ final class LogCapture: LogHandler, @unchecked Sendable {
     func log(event: LogEvent) {
         let flat = (event.metadata ?? [:]).mapValues { "\($0)" }
         lock.withLock { stored.append(Entry(level: event.level, message: "\(event.message)", metadata: flat)) }
+    }
+}
+
+@Suite("PeerPolicy")
+struct PeerPolicyTests {
+    let peer = PeerCredentials(pid: 10, uid: 1000, gid: 100)
+
+    @Test("no allow-list: everyone who can open the socket")
+    func open() {
+        #expect(PeerPolicy.open.allows(peer))
+    }
+
+    @Test("by uid, primary gid, or supplementary membership")
+    func lists() {
+        #expect(PeerPolicy(uids: [1000]).allows(peer))
+        #expect(PeerPolicy(gids: [100]).allows(peer))
+        #expect(PeerPolicy(restricted: true, gids: [5], memberUIDs: [1000]).allows(peer))
+        #expect(!PeerPolicy(uids: [0], gids: [5]).allows(peer))
+    }
+
+    @Test("an allow-list whose groups did not resolve refuses everyone instead of opening up")
+    func unresolved() {
+        #expect(!PeerPolicy(restricted: true).allows(peer))
+        var settings = ControlSettings()
+        settings.allowGroups = ["no-such-group-here"]
+        #expect(!ControlServer.resolvePolicy(settings, logger: Logger(label: "test")).allows(peer))
     }
 }

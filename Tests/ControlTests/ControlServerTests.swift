@@ -127,6 +127,17 @@ struct ControlServerTests {
         #expect(answered)
     }
 
+    @Test("200 pipelined requests in one write: every id is answered (ok, or busy past the queue), in one connection")
+    func pipelinedFlood() async throws {
+        let server = try await TestServer.start()
+        defer { Task { await server.stop() } }
+        let text = (0..<200).map { "{\"id\":\($0),\"cmd\":\"version\"}\n" }.joined()
+        let answers = try await exchange(server.path, text, lines: 200)
+        #expect(Set(answers.compactMap { $0["id"] as? Int }) == Set(0..<200))
+        #expect(answers.allSatisfy { $0["ok"] as? Bool == true || errorCode($0) == "busy" })
+        #expect(answers.filter { $0["ok"] as? Bool == true }.count >= 16)
+    }
+
     @Test("an idle connection is told and closed after the idle timeout")
     func idle() async throws {
         let server = try await TestServer.start { $0.idleTimeout = .milliseconds(300) }
