@@ -86,7 +86,7 @@ let testTargets: [Target] = [
     .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
     .testTarget(name: "JournalTests", dependencies: ["Journal", log], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Health", "Syscalls", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
-    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
+    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 let package = Package(
