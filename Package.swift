@@ -59,7 +59,7 @@ let daemonDependencies: [Target.Dependency] = [
 
 let controlTargets: [Target] = [
     .target(name: "Control", dependencies: ["Settings", "Syscalls", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
-    .target(name: "ControlClient", dependencies: ["Control"], swiftSettings: swiftSettings),
+    .target(name: "ControlClient", dependencies: ["Control", "Syscalls"], swiftSettings: swiftSettings),
 ]
 
 let controlTestTargets: [Target] = [

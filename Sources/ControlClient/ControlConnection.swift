@@ -75,20 +75,25 @@ public final class ControlConnection {
         guard let body = try? encoder.encode(request) else {
             throw ControlClientError(.protocolViolation, "the request could not be encoded")
         }
-        do {
-            try FileIO.writeAll(fd, Array(body) + [UInt8(ascii: "\n")], target: path)
-        } catch {
-            throw ControlClientError(.unreachable, "writing to \(path) failed: \(error.errnoName)", hint: "the daemon closed the connection; check `journalctl -u remotaird`")
-        }
+        try write(Array(body) + [UInt8(ascii: "\n")])
         return try readLine()
     }
 
-    /// Writes raw bytes (tests use it to send malformed and slow input).
+    /// Writes raw bytes (tests use it to send malformed and slow input). MSG_NOSIGNAL: a daemon that
+    /// hung up must give an error here, not kill the tool with SIGPIPE.
     public func write(_ bytes: [UInt8]) throws(ControlClientError) {
-        do {
-            try FileIO.writeAll(fd, bytes, target: path)
-        } catch {
-            throw ControlClientError(.unreachable, "writing to \(path) failed: \(error.errnoName)")
+        var offset = 0
+        while offset < bytes.count {
+            let count = bytes.withUnsafeBytes { raw in
+                Glibc.send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL))
+            }
+            if count < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                throw ControlClientError(.unreachable, "writing to \(path) failed: \(Errno.name(code))",
+                                         hint: "the daemon closed the connection; check `journalctl -u remotaird`")
+            }
+            offset += count
         }
     }
 

@@ -166,7 +166,8 @@ struct ControlServerTests {
                 let connection = try TestConnection(path)
                 var sent = 0
                 for byte in "{\"id\":1,\"cmd\":\"status\"}\n".utf8.prefix(3) {
-                    try connection.send(String(decoding: [byte], as: UTF8.self))
+                    // The third byte may meet the closed connection (EPIPE): the daemon gave up first.
+                    do { try connection.send(String(decoding: [byte], as: UTF8.self)) } catch { break }
                     sent += 1
                     Thread.sleep(forTimeInterval: 1)
                 }
@@ -181,7 +182,7 @@ struct ControlServerTests {
         #expect(slowDone.withLock { !$0 }, "answers waited for the slow client")
         let (code, sent) = try await slow.value
         #expect(code == "timeout")
-        #expect(sent == 3)
+        #expect(sent >= 2)
     }
 
     @Test("a peer not on the allow-list gets permission_denied; the daemon keeps serving others")
