@@ -22,6 +22,7 @@ let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
 let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
 let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 
 // MARK: - C system libraries and shims
 
@@ -95,13 +96,32 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink",
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control",
+]
+
+// MARK: - Control socket and remotairctl
+
+let controlTargets: [Target] = [
+    .target(name: "Control", dependencies: ["Settings", "Syscalls", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "ControlClient", dependencies: ["Control", "Syscalls"], swiftSettings: swiftSettings),
+]
+
+let controlTestTargets: [Target] = [
+    .testTarget(
+        name: "ControlTests",
+        dependencies: [
+            "Control", "ControlClient", "Settings", "TestSupport", log, lifecycle, nioCore, nioPosix,
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"),
+        ],
+        exclude: ["Golden"],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
     .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", argumentParser, log], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Cameras and illumination
@@ -112,7 +132,7 @@ let cameraTargets: [Target] = [
     .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     // Benchmark: scripts/bench-jpeg builds it in release.
-    .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], path: "Benchmarks/bench-jpeg", swiftSettings: swiftSettings),
+    .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [
@@ -128,7 +148,7 @@ let testTargets: [Target] = [
     .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
     .testTarget(name: "JournalTests", dependencies: ["Journal", log], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Health", "Syscalls", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
-    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
+    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 let package = Package(
@@ -148,6 +168,6 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + outboxTargets + outboxTestTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets,
     swiftLanguageModes: [.v6]
 )
