@@ -51,6 +51,22 @@ let appTargets: [Target] = [
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
+// MARK: - Inference (ONNX loading, execution plans, int8 kernels, classifier)
+
+let protobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+
+let inferenceTargets: [Target] = [
+    .target(name: "ONNX", dependencies: [protobuf], exclude: ["Generated/README.md"], swiftSettings: swiftSettings),
+    // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
+    .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "Settings", log], swiftSettings: swiftSettings),
+]
+
+let inferenceTestTargets: [Target] = [
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "Settings", "TestSupport"],
+                exclude: ["Fixtures"], swiftSettings: swiftSettings),
+]
+
 // MARK: - Tests
 
 let testTargets: [Target] = [
@@ -72,7 +88,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
-    targets: cTargets + foundationTargets + appTargets + testTargets,
+    targets: cTargets + foundationTargets + appTargets + testTargets + inferenceTargets + inferenceTestTargets,
     swiftLanguageModes: [.v6]
 )
