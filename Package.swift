@@ -39,6 +39,16 @@ let foundationTargets: [Target] = [
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]
 
+// MARK: - Risk: pure state machines (no I/O), time passed in
+
+let riskTargets: [Target] = [
+    .target(name: "Risk", swiftSettings: swiftSettings),
+    .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
+    // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
+    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", log], swiftSettings: swiftSettings),
+    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
+]
+
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
@@ -49,6 +59,16 @@ let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
     .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
+]
+
+// MARK: - Cameras and illumination
+
+let cameraTargets: [Target] = [
+    .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+]
+
+let cameraTestTargets: [Target] = [
+    .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Inference (ONNX loading, execution plans, int8 kernels, classifier)
@@ -90,6 +110,7 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
-    targets: cTargets + foundationTargets + appTargets + testTargets + inferenceTargets + inferenceTestTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
+        + cameraTargets + cameraTestTargets + inferenceTargets + inferenceTestTargets,
     swiftLanguageModes: [.v6]
 )

@@ -17,7 +17,7 @@ struct BoardService: Service {
         defer { health.unregister(loop: name) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             health.beat(name)
-            try? await Task.sleep(for: .seconds(2))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
     }
 }

@@ -44,7 +44,7 @@ public struct SystemdService: Service {
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
                 tick()
-                try? await Task.sleep(for: period)
+                try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
             }
         } onGracefulShutdown: {
             try? notifier.stopping()

@@ -1,0 +1,179 @@
+import CTurboJPEG
+
+/// Decodes JPEG data to RGB through one libturbojpeg decompressor handle, created once and reused
+/// for every frame (creating a handle allocates libjpeg's state: too slow per frame).
+///
+/// Not thread-safe: libturbojpeg handles keep per-call state (error text, scratch buffers).
+/// Give each camera or worker its own decoder, or confine it to one actor.
+///
+/// Every libjpeg warning is an error here: a camera frame that decodes "with a warning" is a damaged
+/// frame whose missing part libjpeg filled with grey, and must not reach the classifier.
+public final class JPEGDecoder {
+    private var handle: tjhandle
+    /// The DCT scaling factors libjpeg-turbo can decode to without upscaling, smallest first.
+    public let scalingFactors: [ScalingFactor]
+
+    /// A DCT-domain scaling factor (`num/denom`, e.g. 1/8, 1/4, 3/8, 1/2, ..., 1/1).
+    public struct ScalingFactor: Sendable, Equatable, CustomStringConvertible {
+        public var numerator: Int
+        public var denominator: Int
+        public init(numerator: Int, denominator: Int) {
+            self.numerator = numerator
+            self.denominator = denominator
+        }
+        /// libjpeg's rounding: ceil(dimension * num / denom) (the TJSCALED macro).
+        public func scaled(_ dimension: Int) -> Int {
+            (dimension * numerator + denominator - 1) / denominator
+        }
+        public var description: String { "\(numerator)/\(denominator)" }
+    }
+
+    /// Flags for every decode: stop at the first warning (a damaged frame is rejected anyway, so
+    /// decoding the rest is wasted time) and limit progressive scans (a crafted progressive file
+    /// with thousands of scans would otherwise burn CPU).
+    private static let decodeFlags = Int32(TJFLAG_STOPONWARNING | TJFLAG_LIMITSCANS)
+
+    public init() throws(JPEGError) {
+        guard let handle = tjInitDecompress() else {
+            throw JPEGError(kind: .fatal(Self.globalErrorText()), call: "tjInitDecompress")
+        }
+        self.handle = handle
+        var count: Int32 = 0
+        var factors: [ScalingFactor] = []
+        if let list = tjGetScalingFactors(&count) {
+            for index in 0..<Int(count) {
+                let factor = ScalingFactor(numerator: Int(list[index].num), denominator: Int(list[index].denom))
+                if factor.numerator <= factor.denominator { factors.append(factor) }
+            }
+        }
+        if factors.isEmpty { factors = [ScalingFactor(numerator: 1, denominator: 1)] }
+        // Smallest first, so the first factor that still covers the target is the cheapest decode.
+        self.scalingFactors = factors.sorted {
+            $0.numerator * $1.denominator < $1.numerator * $0.denominator
+        }
+    }
+
+    deinit {
+        tjDestroy(handle)
+    }
+
+    // MARK: - Header
+
+    /// Reads width, height, subsampling and colour space without decoding.
+    public func header(_ data: [UInt8]) throws(JPEGError) -> JPEGHeader {
+        try withBytes(data) { (buffer) throws(JPEGError) in try header(buffer) }
+    }
+
+    /// Reads the header straight from a buffer (e.g. an mmap'ed V4L2 buffer) without copying it.
+    public func header(_ data: UnsafeRawBufferPointer) throws(JPEGError) -> JPEGHeader {
+        let base = try Self.checkSOI(data, call: "tjDecompressHeader3")
+        var width: Int32 = 0, height: Int32 = 0, subsampling: Int32 = 0, colorspace: Int32 = 0
+        let status = tjDecompressHeader3(handle, base, UInt(data.count), &width, &height, &subsampling, &colorspace)
+        if status != 0 {
+            let failure = error(call: "tjDecompressHeader3")
+            resetHandle()
+            throw failure
+        }
+        guard width > 0, height > 0 else {
+            // libturbojpeg 2.1 returns success with no size when the data ends inside the header.
+            resetHandle()
+            throw JPEGError(kind: .fatal("no frame header (truncated before SOF/SOS)"), call: "tjDecompressHeader3")
+        }
+        return JPEGHeader(width: Int(width), height: Int(height), subsampling: subsampling, colorspace: colorspace)
+    }
+
+    // MARK: - Decode
+
+    /// Decodes at full size to RGB. Greyscale JPEGs come out as RGB with R = G = B.
+    public func decode(_ data: [UInt8]) throws(JPEGError) -> RGBImage {
+        try withBytes(data) { (buffer) throws(JPEGError) in
+            try decode(buffer, scale: ScalingFactor(numerator: 1, denominator: 1))
+        }
+    }
+
+    /// Decodes straight to the smallest DCT scale whose result is still at least
+    /// `atLeastWidth` x `atLeastHeight` (full size when even 1/1 is smaller). The caller resizes
+    /// the rest of the way (`ImageResize.areaAverage`): decoding a 1280x720 frame at 3/8 costs a
+    /// fraction of a full decode.
+    public func decode(_ data: [UInt8], atLeastWidth: Int, atLeastHeight: Int) throws(JPEGError) -> RGBImage {
+        try withBytes(data) { (buffer) throws(JPEGError) in
+            try decode(buffer, atLeastWidth: atLeastWidth, atLeastHeight: atLeastHeight)
+        }
+    }
+
+    /// As `decode(_:atLeastWidth:atLeastHeight:)`, from a buffer without copying it.
+    public func decode(_ data: UnsafeRawBufferPointer, atLeastWidth: Int, atLeastHeight: Int) throws(JPEGError) -> RGBImage {
+        let header = try header(data)
+        let scale = scalingFactor(forWidth: header.width, height: header.height, atLeastWidth: atLeastWidth, atLeastHeight: atLeastHeight)
+        return try decode(data, scale: scale, header: header)
+    }
+
+    /// The smallest scaling factor that keeps both dimensions at least the target (1/1 if none does).
+    public func scalingFactor(forWidth width: Int, height: Int, atLeastWidth: Int, atLeastHeight: Int) -> ScalingFactor {
+        for factor in scalingFactors where factor.scaled(width) >= atLeastWidth && factor.scaled(height) >= atLeastHeight {
+            return factor
+        }
+        return ScalingFactor(numerator: 1, denominator: 1)
+    }
+
+    /// Decodes at the given DCT scaling factor.
+    public func decode(_ data: UnsafeRawBufferPointer, scale: ScalingFactor) throws(JPEGError) -> RGBImage {
+        try decode(data, scale: scale, header: header(data))
+    }
+
+    private func decode(_ data: UnsafeRawBufferPointer, scale: ScalingFactor, header: JPEGHeader) throws(JPEGError) -> RGBImage {
+        let base = try Self.checkSOI(data, call: "tjDecompress2")
+        if header.isFourComponent {
+            // Adobe CMYK/YCCK JPEGs (often stored inverted) have no single right RGB conversion,
+            // and no camera we support produces them: refuse by name rather than guess colours.
+            let space = header.colorspace == Int32(TJCS_CMYK.rawValue) ? "CMYK" : "YCCK"
+            throw JPEGError(kind: .unsupported("\(space) JPEG: only RGB, YCbCr and greyscale are decoded"), call: "tjDecompress2")
+        }
+        let width = scale.scaled(header.width)
+        let height = scale.scaled(header.height)
+        var pixels = [UInt8](repeating: 0, count: width * height * 3)
+        let status = pixels.withUnsafeMutableBufferPointer { output in
+            tjDecompress2(handle, base, UInt(data.count), output.baseAddress, Int32(width), 0, Int32(height),
+                          Int32(TJPF_RGB.rawValue), Self.decodeFlags)
+        }
+        if status != 0 {
+            let failure = error(call: "tjDecompress2")
+            resetHandle()
+            throw failure
+        }
+        return RGBImage(width: width, height: height, pixels: pixels)
+    }
+
+    // MARK: - Errors
+
+    /// libturbojpeg 2.1.5's tjDecompressHeader3 returns from libjpeg's error longjmp without
+    /// aborting the decompressor, so the next header read on the same handle continues the broken
+    /// state ("image has no size" for a valid file). Failures are rare (damaged frames only), so a
+    /// fresh handle after each one is cheap and makes the decoder's behaviour independent of history.
+    private func resetHandle() {
+        guard let fresh = tjInitDecompress() else { return }
+        tjDestroy(handle)
+        handle = fresh
+    }
+
+    private static func checkSOI(_ data: UnsafeRawBufferPointer, call: String) throws(JPEGError) -> UnsafePointer<UInt8> {
+        guard data.count >= 2, data[0] == 0xFF, data[1] == 0xD8,
+              let base = data.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
+            throw JPEGError(kind: .notJPEG, call: call)
+        }
+        return UnsafePointer(base)
+    }
+
+    /// Turns libturbojpeg's last error into a JPEGError: warnings are corruption, the rest fatal.
+    private func error(call: String) -> JPEGError {
+        let text = tjGetErrorStr2(handle).map { String(cString: $0) } ?? "unknown error"
+        if tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) {
+            return JPEGError(kind: .corrupt(text), call: call)
+        }
+        return JPEGError(kind: .fatal(text), call: call)
+    }
+
+    static func globalErrorText() -> String {
+        tjGetErrorStr2(nil).map { String(cString: $0) } ?? "unknown error"
+    }
+}

@@ -1,0 +1,293 @@
+import Foundation
+import Logging
+import Risk
+
+/// Settings of the main job, derived from configuration and calibration (rebuilt on reload).
+public struct MonitorSettings: Sendable, Equatable {
+    public var risk: RiskSettings
+    /// The label whose probability means "dirty duct".
+    public var alarmLabel: String
+    public var schedule: CaptureSchedule
+    public var snapshotInterval: TimeInterval
+    public var sampleBand: Double
+    public var samplesPerDay: Int
+
+    public init(risk: RiskSettings, alarmLabel: String, schedule: CaptureSchedule, snapshotInterval: TimeInterval = 86400,
+                sampleBand: Double = 0.1, samplesPerDay: Int = 20) {
+        self.risk = risk
+        self.alarmLabel = alarmLabel
+        self.schedule = schedule
+        self.snapshotInterval = snapshotInterval
+        self.sampleBand = sampleBand
+        self.samplesPerDay = samplesPerDay
+    }
+}
+
+
+/// What a capture produced, per camera: returned to `remotairctl capture` and logged.
+public struct CaptureReport: Sendable, Codable, Equatable {
+    public struct Camera: Sendable, Codable, Equatable {
+        public var camera: String
+        /// `scored`, `unusable` or `failed`.
+        public var verdict: String
+        public var label: String?
+        public var scores: [String: Double]?
+        public var qualityFlags: [String]
+        public var snapshotID: String?
+        public var error: ErrorInfo?
+        public var captureMilliseconds: Double
+        public var classifyMilliseconds: Double?
+    }
+
+    public struct ErrorInfo: Sendable, Codable, Equatable {
+        public var code: String
+        public var message: String
+    }
+
+    public var captureID: String
+    public var trigger: String
+    public var startedAt: Date
+    public var cameras: [Camera]
+    public var alarms: [AlarmEvent]
+}
+
+/// Everything the main job keeps across restarts.
+struct MonitorState: Codable, Equatable {
+    var engine: RiskEngine
+    var samples: SamplePolicy
+    var snapshots: SnapshotSchedule
+    /// Alarm events the outbox did not accept yet (disk full, I/O error): retried every cycle, never dropped.
+    var undelivered: [AlarmEvent] = []
+}
+
+/// The board's main job: one capture = frames from both cameras, quality gate, classification, risk
+/// engine, alarms and snapshots into the outbox. An actor, so a scheduled capture, a manual capture from
+/// the control socket and the push button never interleave: a request during a capture joins it.
+public actor Monitor {
+    private var settings: MonitorSettings
+    private var frames: any FrameSource
+    private var classifier: any FrameClassifier
+    private let outbox: any AlarmOutbox
+    private var provenance: Provenance
+    private let store: StateStore
+    private let logger: Logger
+    private var state: MonitorState
+    private var running: Task<CaptureReport, Never>?
+    private var captureCount = 0
+    /// The latest frame per camera, attached to alarms that do not come from a capture (air quality).
+    private var latestFrames: [String: (frame: CapturedFrame, classification: Classification?, at: Date)] = [:]
+    private let now: @Sendable () -> Date
+
+    public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, outbox: any AlarmOutbox,
+                provenance: Provenance, store: StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+        self.settings = settings
+        self.frames = frames
+        self.classifier = classifier
+        self.outbox = outbox
+        self.provenance = provenance
+        self.store = store
+        self.logger = logger
+        self.now = now
+        let fresh = MonitorState(
+            engine: RiskEngine(settings: settings.risk),
+            samples: SamplePolicy(threshold: settings.risk.camera.raiseThreshold, band: settings.sampleBand, dailyCap: settings.samplesPerDay),
+            snapshots: SnapshotSchedule(interval: settings.snapshotInterval))
+        var restored = store.load(MonitorState.self, logger: logger) ?? fresh
+        restored.engine.update(settings: settings.risk)
+        state = restored
+        if !restored.engine.activeAlarms.isEmpty {
+            logger.notice("restored active alarms", metadata: ["alarms": .string(restored.engine.activeAlarms.map(\.id).joined(separator: ","))])
+        }
+    }
+
+    public var activeAlarms: [ActiveAlarm] { state.engine.activeAlarms }
+    public var overall: Severity { state.engine.overall }
+    public var currentSettings: MonitorSettings { settings }
+    public var captures: Int { captureCount }
+    public var currentProvenance: Provenance { provenance }
+
+    /// Swaps in a new, fully validated set (reload). Raised alarms and gathered evidence stay.
+    public func reload(settings new: MonitorSettings, classifier newClassifier: any FrameClassifier, provenance newProvenance: Provenance) {
+        settings = new
+        classifier = newClassifier
+        provenance = newProvenance
+        state.engine.update(settings: new.risk)
+        state.samples = SamplePolicy(threshold: new.risk.camera.raiseThreshold, band: new.sampleBand, dailyCap: new.samplesPerDay)
+        persist()
+    }
+
+    /// Runs a capture, or joins the one already running.
+    public func capture(trigger: String, cameras: [String]? = nil, note: String? = nil, upload: Bool = true) async -> CaptureReport {
+        if let running { return await running.value }
+        let task = Task { await self.performCapture(trigger: trigger, cameras: cameras, note: note, upload: upload) }
+        running = task
+        let report = await task.value
+        running = nil
+        return report
+    }
+
+    /// A sensor reading for the air-quality rules.
+    public func observe(metric: String, value: Double, unit: String) async {
+        let events = state.engine.observeMetric(metric, value: value, unit: unit, at: now())
+        await deliver(events, captureID: nil, frames: [:])
+    }
+
+    /// A camera supervisor's view of whether the camera delivers frames.
+    public func observe(camera: String, online: Bool) async {
+        await deliver(state.engine.observeCamera(camera, online: online, at: now()), captureID: nil, frames: [:])
+    }
+
+    /// A sensor's fault state.
+    public func observe(sensor: String, faulted: Bool) async {
+        await deliver(state.engine.observeSensor(sensor, faulted: faulted, at: now()), captureID: nil, frames: [:])
+    }
+
+    /// Outbox fill, for the `outbox_full` rule.
+    public func observeOutbox() async {
+        let fraction = await outbox.fillFraction()
+        await deliver(state.engine.observeOutbox(fillFraction: fraction, at: now()), captureID: nil, frames: [:])
+    }
+
+    // MARK: - One capture
+
+    private func performCapture(trigger: String, cameras: [String]?, note: String?, upload: Bool) async -> CaptureReport {
+        let startedAt = now()
+        let captureID = Self.captureID(startedAt)
+        captureCount += 1
+        let outcomes = await frames.capture(cameras: cameras)
+        var reports: [CaptureReport.Camera] = []
+        var verdicts: [String: CameraVerdict] = [:]
+        var probabilities: [String: Double] = [:]
+        var captured: [String: (frame: CapturedFrame, classification: Classification?)] = [:]
+
+        for outcome in outcomes {
+            switch outcome {
+            case .failed(let camera, let code, let message):
+                verdicts[camera] = .failed(reason: code)
+                reports.append(.init(camera: camera, verdict: "failed", label: nil, scores: nil, qualityFlags: [], snapshotID: nil,
+                                     error: .init(code: code, message: message), captureMilliseconds: 0, classifyMilliseconds: nil))
+            case .frame(let frame):
+                var classification: Classification?
+                var error: CaptureReport.ErrorInfo?
+                do {
+                    classification = try await classifier.classify(jpeg: frame.jpeg, camera: frame.camera)
+                } catch {
+                    let info = CaptureReport.ErrorInfo(code: "classifier_failed", message: "\(error)")
+                    self.logger.error("classification failed", metadata: ["camera": .string(frame.camera), "error": .string(info.message)])
+                    classificationError(&reports, frame: frame, info: info)
+                    verdicts[frame.camera] = .failed(reason: "classifier_failed")
+                    continue
+                }
+                captured[frame.camera] = (frame, classification)
+                latestFrames[frame.camera] = (frame, classification, startedAt)
+                let probability = classification?.scores[settings.alarmLabel]
+                let verdict: String
+                if !frame.qualityFlags.isEmpty {
+                    verdicts[frame.camera] = .unusable(reason: frame.qualityFlags.joined(separator: ","))
+                    verdict = "unusable"
+                } else if let probability {
+                    verdicts[frame.camera] = .scored(probability)
+                    probabilities[frame.camera] = probability
+                    verdict = "scored"
+                } else {
+                    verdicts[frame.camera] = .failed(reason: "no score for label \(settings.alarmLabel)")
+                    verdict = "failed"
+                    error = .init(code: "label_missing", message: "the model gives no score for '\(settings.alarmLabel)'")
+                }
+                reports.append(.init(camera: frame.camera, verdict: verdict, label: classification?.label, scores: classification?.scores,
+                                     qualityFlags: frame.qualityFlags, snapshotID: nil, error: error,
+                                     captureMilliseconds: frame.captureMilliseconds, classifyMilliseconds: classification?.milliseconds))
+            }
+        }
+
+        let events = state.engine.observeCapture(verdicts, at: startedAt)
+        // Alarm snapshots first (they are what the alarm is about), then the periodic record, then samples.
+        var snapshotIDs = await deliver(events, captureID: captureID, frames: captured, trigger: trigger, note: note)
+        for (camera, entry) in captured.sorted(by: { $0.key < $1.key }) where snapshotIDs[camera] == nil {
+            let manual = trigger != "schedule"
+            guard (manual && upload) || state.snapshots.due(camera, at: startedAt) else { continue }
+            snapshotIDs[camera] = await enqueueSnapshot(captureID: captureID, purpose: .periodic, entry: entry, at: startedAt, alarmIDs: [], trigger: trigger, note: note)
+        }
+        for camera in state.samples.select(probabilities, at: startedAt) where snapshotIDs[camera] == nil {
+            if let entry = captured[camera] {
+                snapshotIDs[camera] = await enqueueSnapshot(captureID: captureID, purpose: .sample, entry: entry, at: startedAt, alarmIDs: [], trigger: trigger, note: note)
+            }
+        }
+        for index in reports.indices { reports[index].snapshotID = snapshotIDs[reports[index].camera] }
+        persist()
+
+        let summary = reports.map { "\($0.camera)=\($0.verdict == "scored" ? ($0.label ?? "?") : $0.verdict)" }.joined(separator: " ")
+        logger.info("capture", metadata: [
+            "capture": .string(captureID), "trigger": .string(trigger), "result": .string(summary),
+            "duct": .string(state.engine.ductState.rawValue),
+        ])
+        return CaptureReport(captureID: captureID, trigger: trigger, startedAt: startedAt, cameras: reports, alarms: events)
+    }
+
+    private func classificationError(_ reports: inout [CaptureReport.Camera], frame: CapturedFrame, info: CaptureReport.ErrorInfo) {
+        reports.append(.init(camera: frame.camera, verdict: "failed", label: nil, scores: nil, qualityFlags: frame.qualityFlags,
+                             snapshotID: nil, error: info, captureMilliseconds: frame.captureMilliseconds, classifyMilliseconds: nil))
+    }
+
+    /// Queues alarm events with the snapshots that document them; returns snapshot ids per camera.
+    @discardableResult
+    private func deliver(_ events: [AlarmEvent], captureID: String?, frames: [String: (frame: CapturedFrame, classification: Classification?)],
+                         trigger: String = "rule", note: String? = nil) async -> [String: String] {
+        let pending = state.undelivered + events
+        state.undelivered = []
+        var snapshotIDs: [String: String] = [:]
+        for event in pending {
+            do {
+                _ = try await outbox.enqueueAlarm(event, provenance: provenance)
+            } catch {
+                logger.error("alarm not queued; will retry", metadata: ["alarm": .string(event.id), "error": .string("\(error)")])
+                state.undelivered.append(event)
+                continue
+            }
+            logger.log(level: event.transition == .cleared ? .notice : .warning, "alarm \(event.transition.rawValue)", metadata: [
+                "alarm": .string(event.id), "kind": .string(event.kind), "subject": .string(event.subject),
+                "severity": .string(event.severity.rawValue), "reason": .string(event.reason),
+            ])
+            // Every raised and cleared alarm travels with both cameras' snapshots: this capture's when it
+            // came from one, else the latest frames.
+            guard event.transition != .updated else { continue }
+            let source: [String: (frame: CapturedFrame, classification: Classification?, at: Date)] = frames.isEmpty
+                ? latestFrames : frames.mapValues { ($0.frame, $0.classification, now()) }
+            for (camera, entry) in source.sorted(by: { $0.key < $1.key }) {
+                let id = await enqueueSnapshot(captureID: captureID ?? Self.captureID(entry.at), purpose: .alarm,
+                                               entry: (entry.frame, entry.classification), at: entry.at, alarmIDs: [event.id], trigger: trigger, note: note)
+                if snapshotIDs[camera] == nil { snapshotIDs[camera] = id }
+            }
+        }
+        if !pending.isEmpty { persist() }
+        return snapshotIDs
+    }
+
+    private func enqueueSnapshot(captureID: String, purpose: SnapshotPurpose, entry: (frame: CapturedFrame, classification: Classification?),
+                                 at time: Date, alarmIDs: [String], trigger: String, note: String?) async -> String? {
+        var identity = provenance
+        identity.cameras[entry.frame.camera] = .init(devicePath: entry.frame.devicePath, serial: entry.frame.serial)
+        let record = SnapshotRecord(captureID: captureID, purpose: purpose, frame: entry.frame, classification: entry.classification,
+                                    capturedAt: time, alarmIDs: alarmIDs, note: note, trigger: trigger, provenance: identity)
+        do {
+            return try await outbox.enqueueSnapshot(record)
+        } catch {
+            logger.error("snapshot not queued", metadata: ["camera": .string(entry.frame.camera), "purpose": .string(purpose.rawValue), "error": .string("\(error)")])
+            return nil
+        }
+    }
+
+    private func persist() {
+        do {
+            try store.save(state)
+        } catch {
+            logger.error("could not persist alarm state", metadata: ["error": .string("\(error)")])
+        }
+    }
+
+    private static func captureID(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime, .withFractionalSeconds]
+        return "cap-" + formatter.string(from: date).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ".", with: "")
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Risk
+
+// The main job talks to cameras, the classifier and the outbox through these small protocols; the Daemon
+// target adapts the Vision, Inference and Outbox targets to them. That keeps this target free of I/O and
+// lets its tests drive whole capture cycles.
+
+/// One camera's frame from a capture, already validated and passed through the quality gate.
+public struct CapturedFrame: Sendable, Equatable {
+    public var camera: String
+    public var jpeg: [UInt8]
+    /// Quality-gate flags: empty when usable; e.g. `too_dark`, `overexposed`, `blurred`, `lens_blocked`.
+    public var qualityFlags: [String]
+    /// Device path and USB serial, for alarm provenance.
+    public var devicePath: String?
+    public var serial: String?
+    public var width: Int
+    public var height: Int
+    public var captureMilliseconds: Double
+
+    public init(camera: String, jpeg: [UInt8], qualityFlags: [String], devicePath: String? = nil, serial: String? = nil,
+                width: Int = 0, height: Int = 0, captureMilliseconds: Double = 0) {
+        self.camera = camera
+        self.jpeg = jpeg
+        self.qualityFlags = qualityFlags
+        self.devicePath = devicePath
+        self.serial = serial
+        self.width = width
+        self.height = height
+        self.captureMilliseconds = captureMilliseconds
+    }
+}
+
+/// What one camera gave in a capture.
+public enum CameraOutcome: Sendable, Equatable {
+    case frame(CapturedFrame)
+    /// No frame: the camera is offline, timed out, or every frame was corrupt.
+    case failed(camera: String, code: String, message: String)
+
+    public var camera: String {
+        switch self {
+        case .frame(let frame): return frame.camera
+        case .failed(let camera, _, _): return camera
+        }
+    }
+}
+
+/// Captures stills from the cameras (illumination, warm-up frames, validation, quality gate included).
+public protocol FrameSource: Sendable {
+    /// Camera names in configuration order.
+    var cameraNames: [String] { get }
+    /// Captures the named cameras (all when nil) under one capture; one failing never blocks the other.
+    func capture(cameras: [String]?) async -> [CameraOutcome]
+}
+
+/// The classifier's answer for one frame.
+public struct Classification: Sendable, Equatable, Codable {
+    public var label: String
+    public var scores: [String: Double]
+    public var milliseconds: Double
+
+    public init(label: String, scores: [String: Double], milliseconds: Double) {
+        self.label = label
+        self.scores = scores
+        self.milliseconds = milliseconds
+    }
+}
+
+/// Classifies a JPEG frame (decode, region of interest, resize, model).
+public protocol FrameClassifier: Sendable {
+    var labels: [String] { get }
+    var modelSHA256: String { get }
+    var modelVersion: String? { get }
+    func classify(jpeg: [UInt8], camera: String) async throws -> Classification
+}
+
+/// Why a snapshot is kept: drives its eviction priority in the outbox.
+public enum SnapshotPurpose: String, Sendable, Codable {
+    /// Attached to a raised or cleared alarm: evicted last.
+    case alarm
+    /// The periodic record of each camera, and manual captures.
+    case periodic
+    /// A retraining sample near the threshold or where cameras disagree: evicted first.
+    case sample
+}
+
+/// A snapshot and its sidecar facts, on its way to the outbox.
+public struct SnapshotRecord: Sendable {
+    public var captureID: String
+    public var purpose: SnapshotPurpose
+    public var frame: CapturedFrame
+    public var classification: Classification?
+    public var capturedAt: Date
+    /// Alarm ids this snapshot documents.
+    public var alarmIDs: [String]
+    public var note: String?
+    public var trigger: String
+    public var provenance: Provenance
+}
+
+/// What the outbox must accept from the main job. `enqueue*` return only once the item is durable.
+public protocol AlarmOutbox: Sendable {
+    /// Queues an alarm event (JSON); returns the outbox item id.
+    func enqueueAlarm(_ event: AlarmEvent, provenance: Provenance) async throws -> String
+    /// Queues a snapshot (JPEG plus sidecar); returns the outbox item id.
+    func enqueueSnapshot(_ snapshot: SnapshotRecord) async throws -> String
+    /// Fill fraction of the outbox budget (0...1), for the `outbox_full` rule.
+    func fillFraction() async -> Double
+}
+
+/// Where each verdict came from: enough to reproduce or distrust it later.
+public struct Provenance: Sendable, Equatable, Codable {
+    public var daemonVersion: String
+    public var deviceID: String
+    public var modelSHA256: String
+    public var modelVersion: String?
+    public var classifierCalibrationSHA256: String
+    public var riskCalibrationSHA256: String
+    public var configurationSHA256: String
+    /// Camera name -> device path and serial.
+    public var cameras: [String: CameraIdentity]
+    /// Sensor id -> serial.
+    public var sensorSerials: [String: String]
+
+    public struct CameraIdentity: Sendable, Equatable, Codable {
+        public var devicePath: String?
+        public var serial: String?
+
+        public init(devicePath: String?, serial: String?) {
+            self.devicePath = devicePath
+            self.serial = serial
+        }
+    }
+
+    public init(daemonVersion: String, deviceID: String, modelSHA256: String, modelVersion: String?,
+                classifierCalibrationSHA256: String, riskCalibrationSHA256: String, configurationSHA256: String,
+                cameras: [String: CameraIdentity] = [:], sensorSerials: [String: String] = [:]) {
+        self.daemonVersion = daemonVersion
+        self.deviceID = deviceID
+        self.modelSHA256 = modelSHA256
+        self.modelVersion = modelVersion
+        self.classifierCalibrationSHA256 = classifierCalibrationSHA256
+        self.riskCalibrationSHA256 = riskCalibrationSHA256
+        self.configurationSHA256 = configurationSHA256
+        self.cameras = cameras
+        self.sensorSerials = sensorSerials
+    }
+}

@@ -1,0 +1,146 @@
+import CTurboJPEG
+import Testing
+@testable import JPEG
+
+@Suite("JPEG encode and decode")
+struct JPEGCodecTests {
+    @Test func roundTripKeepsSizeAndContent() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let image = TestImages.scene(width: 96, height: 64)
+        let jpeg = try encoder.encode(image, quality: 95)
+        #expect(jpeg.starts(with: [0xFF, 0xD8, 0xFF]))
+        #expect(Array(jpeg.suffix(2)) == [0xFF, 0xD9])
+        let header = try decoder.header(jpeg)
+        #expect(header == JPEGHeader(width: 96, height: 64, subsampling: Int32(TJSAMP_420.rawValue), colorspace: Int32(TJCS_YCbCr.rawValue)))
+        let decoded = try decoder.decode(jpeg)
+        #expect(decoded.width == 96 && decoded.height == 64)
+        #expect(TestImages.meanAbsoluteDifference(decoded, image) < 4)
+    }
+
+    @Test func handlesAreReusedAcrossManyFrames() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        for size in [(16, 16), (64, 48), (17, 9), (64, 48)] {
+            let jpeg = try encoder.encode(TestImages.scene(width: size.0, height: size.1), quality: 80)
+            let decoded = try decoder.decode(jpeg)
+            #expect(decoded.width == size.0 && decoded.height == size.1)
+        }
+    }
+
+    @Test func scalingFactorIsTheSmallestThatCoversTheTarget() throws {
+        let decoder = try JPEGDecoder()
+        #expect(decoder.scalingFactors.first == .init(numerator: 1, denominator: 8))
+        #expect(decoder.scalingFactors.last == .init(numerator: 1, denominator: 1))
+        // 1280x720 -> 224x224: 1/4 gives 320x180 (too short), 3/8 gives 480x270.
+        #expect(decoder.scalingFactor(forWidth: 1280, height: 720, atLeastWidth: 224, atLeastHeight: 224) == .init(numerator: 3, denominator: 8))
+        #expect(decoder.scalingFactor(forWidth: 1280, height: 720, atLeastWidth: 160, atLeastHeight: 90) == .init(numerator: 1, denominator: 8))
+        #expect(decoder.scalingFactor(forWidth: 1280, height: 720, atLeastWidth: 161, atLeastHeight: 90) == .init(numerator: 1, denominator: 4))
+        #expect(decoder.scalingFactor(forWidth: 1280, height: 720, atLeastWidth: 640, atLeastHeight: 1) == .init(numerator: 1, denominator: 2))
+        #expect(decoder.scalingFactor(forWidth: 1280, height: 720, atLeastWidth: 1281, atLeastHeight: 720) == .init(numerator: 1, denominator: 1))
+        // libjpeg rounds scaled sizes up: 100 * 1/8 = 12.5 -> 13.
+        #expect(JPEGDecoder.ScalingFactor(numerator: 1, denominator: 8).scaled(100) == 13)
+    }
+
+    @Test func scaledDecodeProducesTheScaledSize() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let jpeg = try encoder.encode(TestImages.scene(width: 1280, height: 720), quality: 85)
+        let scaled = try decoder.decode(jpeg, atLeastWidth: 224, atLeastHeight: 224)
+        #expect(scaled.width == 480 && scaled.height == 270)
+        let small = try decoder.decode(jpeg, atLeastWidth: 100, atLeastHeight: 50)
+        #expect(small.width == 160 && small.height == 90)
+        // The scaled decode looks like the full decode shrunk the same way.
+        let full = try decoder.decode(jpeg)
+        let shrunk = ImageResize.areaAverage(full, width: 160, height: 90)
+        #expect(TestImages.meanAbsoluteDifference(shrunk, small) < 6)
+        let model = ImageResize.areaAverage(scaled, width: 224, height: 224)
+        #expect(model.width == 224 && model.height == 224 && model.pixels.count == 224 * 224 * 3)
+    }
+
+    @Test func grayscaleDecodesToRGB() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let jpeg = try encoder.encode(TestImages.scene(width: 40, height: 24), quality: 90, subsampling: .gray)
+        let header = try decoder.header(jpeg)
+        #expect(header.isGrayscale)
+        #expect(header.subsampling == Int32(TJSAMP_GRAY.rawValue))
+        let image = try decoder.decode(jpeg)
+        #expect(image.pixels.count == 40 * 24 * 3)
+        for index in stride(from: 0, to: image.pixels.count, by: 3) {
+            #expect(image.pixels[index] == image.pixels[index + 1] && image.pixels[index] == image.pixels[index + 2])
+        }
+    }
+
+    @Test func progressiveDecodes() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let image = TestImages.scene(width: 80, height: 48)
+        let progressive = try encoder.encode(image, quality: 90, progressive: true)
+        #expect(TestImages.contains(progressive, marker: 0xC2))  // SOF2: progressive DCT
+        #expect(!TestImages.contains(progressive, marker: 0xC0))
+        let decoded = try decoder.decode(progressive)
+        #expect(decoded.width == 80 && decoded.height == 48)
+        #expect(TestImages.meanAbsoluteDifference(decoded, image) < 5)
+        let scaled = try decoder.decode(progressive, atLeastWidth: 20, atLeastHeight: 12)
+        #expect(scaled.width == 20 && scaled.height == 12)
+    }
+
+    @Test func cmykIsRefusedByName() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let cmyk = [UInt8](repeating: 60, count: 32 * 16 * 4)
+        let jpeg = try encoder.compress(cmyk, width: 32, height: 16, pixelFormat: Int32(TJPF_CMYK.rawValue),
+                                        subsampling: Int32(TJSAMP_444.rawValue), quality: 90, progressive: false)
+        let header = try decoder.header(jpeg)
+        #expect(header.isFourComponent)
+        let error = #expect(throws: JPEGError.self) { try decoder.decode(jpeg) }
+        guard case .unsupported(let text)? = error?.kind else {
+            Issue.record("expected unsupported, got \(String(describing: error))")
+            return
+        }
+        #expect(text.contains("YCCK") || text.contains("CMYK"))
+    }
+
+    @Test func yuyvEncodesWithoutColourConversion() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        // Mid-grey (Y 128, neutral chroma) left half, white (Y 255) right half.
+        let width = 32, height = 16
+        var yuyv = [UInt8]()
+        for _ in 0..<height {
+            for pair in 0..<(width / 2) {
+                let luma: UInt8 = pair < width / 4 ? 128 : 255
+                yuyv += [luma, 128, luma, 128]
+            }
+        }
+        let jpeg = try encoder.encodeYUYV(yuyv, width: width, height: height, quality: 95)
+        let header = try decoder.header(jpeg)
+        #expect(header.subsampling == Int32(TJSAMP_422.rawValue))
+        let image = try decoder.decode(jpeg)
+        let left = Int(image.pixels[(8 * width + 2) * 3])
+        let right = Int(image.pixels[(8 * width + 29) * 3])
+        #expect(abs(left - 128) <= 3)
+        #expect(right >= 250)
+    }
+
+    @Test func yuyvWithDriverStridePadding() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let width = 16, height = 8, stride = 48  // 32 bytes of pixels + 16 bytes padding per line
+        var yuyv = [UInt8](repeating: 0, count: stride * height)
+        for row in 0..<height {
+            for byte in 0..<(width * 2) { yuyv[row * stride + byte] = byte % 2 == 0 ? 200 : 128 }
+        }
+        let image = try decoder.decode(try encoder.encodeYUYV(yuyv, width: width, height: height, quality: 90, bytesPerLine: stride))
+        #expect(image.pixels.allSatisfy { abs(Int($0) - 200) <= 3 })
+    }
+
+    @Test func badEncoderArgumentsAreNamed() throws {
+        let encoder = try JPEGEncoder()
+        #expect(throws: JPEGError.self) { try encoder.encodeYUYV([UInt8](repeating: 0, count: 30), width: 15, height: 1, quality: 80) }
+        #expect(throws: JPEGError.self) { try encoder.encodeYUYV([UInt8](repeating: 0, count: 10), width: 16, height: 1, quality: 80) }
+        #expect(throws: JPEGError.self) { try encoder.encode(RGBImage(width: 4, height: 4, pixels: [1, 2, 3]), quality: 80) }
+        #expect(throws: JPEGError.self) { try encoder.encode(TestImages.scene(width: 8, height: 8), quality: 0) }
+    }
+}
