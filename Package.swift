@@ -79,11 +79,11 @@ let inferenceTargets: [Target] = [
     .target(name: "ONNX", dependencies: [protobuf], exclude: ["Generated/README.md"], swiftSettings: swiftSettings),
     // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
     .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
-    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "Settings", log], swiftSettings: swiftSettings),
+    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", log], swiftSettings: swiftSettings),
 ]
 
 let inferenceTestTargets: [Target] = [
-    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "Settings", "TestSupport"],
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "JPEG", "Settings", "TestSupport"],
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 

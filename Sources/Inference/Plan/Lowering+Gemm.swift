@@ -62,14 +62,15 @@ extension Lowering {
         guard try int("transA", 0) == 0 else { throw unsupported("transA", "1") }
         guard try float("alpha", 1) == 1 else { throw unsupported("alpha", "\(try float("alpha", 1))") }
         guard try float("beta", 1) == 1 else { throw unsupported("beta", "\(try float("beta", 1))") }
-        let transB = !matmul && (try int("transB", 0)) == 1
+        let transBAttribute = try int("transB", 0)
+        let transB = !matmul && transBAttribute == 1
         guard let b = constant(3), b.elementType == .int8 || b.elementType == .uint8, let raw = b.integers else {
             throw fail("B must be an int8 or uint8 constant")
         }
         let (rows, depth, columns, outputShape) = try matrixShape(a: a, b: b.shape, matmul: matmul, transB: transB)
         let aQuant = try quantization(scale: 1, zero: 2, shape: [], defaultType: a.type)
         guard aQuant.channelCount == 1, aQuant.quantizedType == a.type else { throw fail("A must be quantized per tensor with its own type") }
-        let bQuant = try quantization(scale: 4, zero: 5, shape: [], defaultType: b.elementType)
+        let bQuant = try quantization(scale: 4, zero: 5, shape: [columns], defaultType: b.elementType, axis: 0)
         guard bQuant.channelCount == 1 || bQuant.channelCount == columns else {
             throw fail("\(bQuant.channelCount) B scales for \(columns) columns")
         }
@@ -120,6 +121,7 @@ extension Lowering {
                                      floatOutput: quantizedOutput ? nil : out.assumingMemoryBound(to: Float.self),
                                      floatScale: quantizedOutput ? nil : UnsafePointer(pinnedMultipliers.pointer), floatBias: nil)
             return {
+                _ = pinnedMultipliers   // keeps the multipliers alive as long as the kernel
                 if signedA {
                     rk_pad_s8(input.assumingMemoryBound(to: Int8.self), 1, 1, Int32(count), zeroA, 0, 0, 0, 0, shifted)
                 } else {
