@@ -57,7 +57,7 @@ let daemonDependencies: [Target.Dependency] = [
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Inference", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
 ]
 
@@ -83,7 +83,9 @@ let inferenceTargets: [Target] = [
 ]
 
 let inferenceTestTargets: [Target] = [
-    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "JPEG", "Settings", "TestSupport"],
+    // Counts the test thread's heap allocations (interposes malloc) to prove inference allocates nothing.
+    .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter", linkerSettings: [.linkedLibrary("dl")]),
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "JPEG", "Settings", "TestSupport", "CAllocationCounter", protobuf],
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 

@@ -46,3 +46,8 @@ enum SHA256 {
         return out
     }
 }
+
+/// Internals exposed for known-answer tests.
+public enum InferenceTestHooks {
+    public static func sha256(_ bytes: [UInt8]) -> String { SHA256.hex(bytes) }
+}

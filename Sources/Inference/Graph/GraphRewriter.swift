@@ -22,6 +22,13 @@ struct GraphRewriter {
         graphOutputs = model.outputs.map(\.name)
         nodes = []
         for node in model.nodes {
+            // Arity the rewrites rely on; each operator's full check comes later, in Lowering.
+            let minimumInputs = ["QuantizeLinear", "DequantizeLinear", "Conv", "Gemm", "MatMul", "BatchNormalization", "Add", "Mul",
+                                 "QLinearConv", "QGemm", "QLinearMatMul"].contains(node.opType) ? 2 : 1
+            guard !node.outputs.isEmpty, !node.outputs[0].isEmpty, node.opType == "Constant" || node.inputs.count >= minimumInputs,
+                  node.opType == "Constant" || !node.inputs[0].isEmpty else {
+                throw .invalidNode(op: node.opType, node: node.name, reason: "needs at least \(minimumInputs) input(s) and an output")
+            }
             if node.opType == "Constant" && node.domain.isEmpty {
                 guard let output = node.outputs.first else { throw .invalidNode(op: "Constant", node: node.name, reason: "no output") }
                 constants[output] = try Self.constantValue(node, name: output)
@@ -333,7 +340,7 @@ struct GraphRewriter {
             guard node.domain.isEmpty, node.opType == "BatchNormalization", node.inputs.count == 5,
                   node.inputs[1...].allSatisfy(isConstant),
                   let convIndex = producer(of: node.inputs[0]), nodes[convIndex].opType == "Conv", nodes[convIndex].domain.isEmpty,
-                  soleConsumer(of: node.inputs[0]) == index,
+                  nodes[convIndex].inputs.count >= 2, soleConsumer(of: node.inputs[0]) == index,
                   let weight = constants[nodes[convIndex].inputs[1]], weight.elementType == .float32, weight.shape.count == 4
             else { index += 1; continue }
             let conv = nodes[convIndex]

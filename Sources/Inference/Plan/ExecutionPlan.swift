@@ -19,13 +19,20 @@ public final class ExecutionPlan {
     /// The op type of the node producing the output (to decide whether softmax is still needed).
     public let outputOperator: String
 
-    private let steps: [Kernel]
+    /// A kernel in a struct: reading a closure out of an array directly would re-abstract it,
+    /// which allocates a thunk on every call.
+    private struct Step {
+        let run: Kernel
+    }
+
+    private let steps: [Step]
     private let arena: UnsafeMutableRawPointer
     private let constantStorage: [UnsafeMutableRawPointer]
     private let inputPointer: UnsafeMutablePointer<Float>
     private let outputPointer: UnsafeMutablePointer<Float>
-    public var inputCount: Int { inputShape.reduce(1, *) }
-    public var outputCount: Int { outputShape.reduce(1, *) }
+    /// Number of input values (stored: computing it in `run` would allocate in debug builds).
+    public let inputCount: Int
+    public let outputCount: Int
 
     public init(model: ONNXModel, arenaLimit: Int = 64 << 20) throws(InferenceError) {
         var rewriter = try GraphRewriter(model: model)
@@ -46,12 +53,16 @@ public final class ExecutionPlan {
             }
         }
         inputShape = shape
+        inputCount = saturatingProduct(shape)
         guard let graphOutput = model.outputs.first else { throw .invalidGraph("no outputs") }
 
         // Lower every node, inferring shapes as we go.
         var descriptors: [String: TensorDescriptor] = [graphInput.name: TensorDescriptor(type: .float32, shape: shape)]
-        guard descriptors[graphInput.name]!.count <= 1 << 26 else { throw .invalidGraph("input has absurd dimensions \(shape)") }
-        for (name, tensor) in constants { descriptors[name] = TensorDescriptor(type: tensor.elementType, shape: tensor.shape) }
+        guard saturatingProduct(shape) <= 1 << 26 else { throw .invalidGraph("input has absurd dimensions \(shape)") }
+        for (name, tensor) in constants {
+            guard saturatingProduct(tensor.shape.map { max($0, 1) }) <= 1 << 28 else { throw .invalidGraph("constant '\(name)' has absurd shape \(tensor.shape)") }
+            descriptors[name] = TensorDescriptor(type: tensor.elementType, shape: tensor.shape)
+        }
         var lowered: [LoweredNode] = []
         for node in nodes {
             let inputs = node.inputs.map { $0.isEmpty ? nil : descriptors[$0] }
@@ -60,7 +71,7 @@ public final class ExecutionPlan {
                 guard index < result.outputs.count else {
                     throw .unsupportedAttribute(op: node.opType, node: node.name, attribute: "output \(index)", value: output)
                 }
-                guard result.outputs[index].count <= 1 << 28 else {
+                guard saturatingProduct(result.outputs[index].shape.map { max($0, 1) }) <= 1 << 28 else {
                     throw .invalidNode(op: node.opType, node: node.name, reason: "output shape \(result.outputs[index].shape) is absurd")
                 }
                 descriptors[output] = result.outputs[index]
@@ -72,6 +83,7 @@ public final class ExecutionPlan {
         }
         guard outputDescriptor.type == .float32 else { throw .invalidGraph("output '\(graphOutput.name)' is \(outputDescriptor.type), not float32") }
         outputShape = outputDescriptor.shape
+        outputCount = outputDescriptor.count
         stepOperators = nodes.map(\.opType)
         outputOperator = Self.finalOperator(nodes: nodes, output: graphOutput.name)
 
@@ -136,12 +148,12 @@ public final class ExecutionPlan {
             guard let index = position[name] else { return nil }
             return arena + offsets[index]
         }
-        var steps: [Kernel] = []
+        var steps: [Step] = []
         for (step, node) in nodes.enumerated() {
             let bindings = Bindings(inputs: node.inputs.map { $0.isEmpty ? nil : pointer($0) },
                                     outputs: node.outputs.compactMap { $0.isEmpty ? nil : pointer($0) },
                                     scratch: lowered[step].scratchBytes > 0 ? pointer("#scratch\(step)") : nil)
-            steps.append(lowered[step].makeKernel(bindings))
+            steps.append(Step(run: lowered[step].makeKernel(bindings)))
         }
         self.steps = steps
         inputPointer = pointer(graphInput.name)!.assumingMemoryBound(to: Float.self)
@@ -163,7 +175,7 @@ public final class ExecutionPlan {
             throw .inputMismatch("output buffer holds \(output.count) values, the model produces \(outputCount)")
         }
         inputPointer.update(from: source, count: inputCount)
-        for step in steps { step() }
+        for index in 0..<steps.count { steps[index].run() }
         target.update(from: outputPointer, count: outputCount)
     }
 

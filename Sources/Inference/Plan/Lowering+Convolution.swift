@@ -32,6 +32,7 @@ extension Lowering {
         let group = try int("group", 1)
         let outChannels = weightShape[0]
         let kernel = try ints("kernel_shape") ?? Array(weightShape[2...])
+        guard kernel.count == 2, kernel.allSatisfy({ $0 >= 1 }) else { throw unsupported("kernel_shape", "\(kernel)") }
         guard kernel == Array(weightShape[2...]) else { throw fail("kernel_shape \(kernel) does not match weights \(weightShape)") }
         let strides = try ints("strides") ?? [1, 1]
         let dilations = try ints("dilations") ?? [1, 1]

@@ -34,8 +34,8 @@ extension Lowering {
                 }
             }
             if let inferred {
-                let known = shape.reduce(1, *)
-                guard known > 0, x.count % known == 0 else { throw fail("cannot infer -1 in \(values) for \(x.count) elements") }
+                let known = saturatingProduct(shape)
+                guard known > 0, known < Int.max, x.count % known == 0 else { throw fail("cannot infer -1 in \(values) for \(x.count) elements") }
                 shape[inferred] = x.count / known
             }
         case "Squeeze":
@@ -128,9 +128,9 @@ extension Lowering {
             return {
                 for o in 0..<outer {
                     var offset = o * total
-                    for (part, chunk) in zip(inputs, chunks) {
-                        memcpy(out + offset, part + o * chunk, chunk)
-                        offset += chunk
+                    for index in 0..<inputs.count {
+                        memcpy(out + offset, inputs[index] + o * chunks[index], chunks[index])
+                        offset += chunks[index]
                     }
                 }
             }

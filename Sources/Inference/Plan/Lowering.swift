@@ -5,8 +5,20 @@ import ONNX
 struct TensorDescriptor: Equatable {
     var type: ONNXElementType
     var shape: [Int]
-    var count: Int { shape.reduce(1, *) }
-    var bytes: Int { count * type.byteSize }
+    /// Element count, saturating at Int.max so absurd shapes are refused by the size checks, not a trap.
+    var count: Int { saturatingProduct(shape) }
+    var bytes: Int { count.multipliedReportingOverflow(by: type.byteSize).overflow ? Int.max : count * type.byteSize }
+}
+
+/// Product of dimensions that saturates at Int.max instead of trapping (shapes come from untrusted models).
+func saturatingProduct<C: Collection<Int>>(_ dims: C) -> Int {
+    var product = 1
+    for dim in dims {
+        let (next, overflow) = product.multipliedReportingOverflow(by: dim)
+        if overflow || dim < 0 { return Int.max }
+        product = next
+    }
+    return product
 }
 
 /// Where a step finds its tensors once the arena is laid out.
