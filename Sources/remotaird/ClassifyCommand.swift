@@ -61,7 +61,8 @@ struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the model on an exact input tensor from a .npy file.",
         discussion: """
-            remotaird infer [--model PATH] [--config FILE] --npy INPUT.npy [--json]
+            remotaird infer [--model PATH] [--config FILE] --npy INPUT.npy [--json] [--repeat N]
+            --repeat N runs the model N times and prints the median latency on stderr.
             Output: the shape and values, or with --json {"shape": [1, 2], "output": [0.12, 0.88]}
             Exit status: 0 success, 1 the input failed, 2 usage error or model not loadable.
             """)
@@ -78,7 +79,7 @@ struct Infer: ParsableCommand {
         let classifier: Classifier
         let npy: String
         do throws(InferenceCommandLine.UsageError) {
-            commandLine = try InferenceCommandLine(arguments, valueOptions: ["--model", "--config", "--npy"], flags: ["--json"])
+            commandLine = try InferenceCommandLine(arguments, valueOptions: ["--model", "--config", "--npy", "--repeat"], flags: ["--json"])
             guard commandLine.positional.isEmpty else {
                 throw InferenceCommandLine.UsageError(message: "unexpected argument \(commandLine.positional[0])")
             }
@@ -95,7 +96,18 @@ struct Infer: ParsableCommand {
             guard array.shape == classifier.inputShape else {
                 throw InferenceError.inputMismatch("\(npy) has shape \(array.shape), the model takes \(classifier.inputShape)")
             }
-            let (shape, output) = try classifier.run(input: array.values)
+            var (shape, output) = try classifier.run(input: array.values)
+            if commandLine.repeatCount > 1 {
+                var times: [Double] = []
+                for _ in 0..<commandLine.repeatCount {
+                    let start = ContinuousClock.now
+                    (shape, output) = try classifier.run(input: array.values)
+                    let elapsed = ContinuousClock.now - start
+                    times.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+                }
+                times.sort()
+                printError("infer: \(times.count) runs, median \(String(format: "%.3f", times[times.count / 2])) ms, min \(String(format: "%.3f", times[0])) ms")
+            }
             if commandLine.json {
                 print("{\"shape\": [\(shape.map(String.init).joined(separator: ", "))], \"output\": [\(output.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", "))]}")
             } else {

@@ -13,6 +13,8 @@ struct InferenceCommandLine {
     var config: String?
     var json = false
     var npy: String?
+    /// `infer --repeat N`: run N times and report the median latency on stderr (for scripts/bench-classifier).
+    var repeatCount = 1
     var positional: [String] = []
 
     struct UsageError: Error { let message: String }
@@ -51,6 +53,9 @@ struct InferenceCommandLine {
                 case "--model": model = value
                 case "--config": config = value
                 case "--npy": npy = value
+                case "--repeat":
+                    guard let count = Int(value), (1...100_000).contains(count) else { throw UsageError(message: "--repeat needs a count from 1 to 100000") }
+                    repeatCount = count
                 default: break
                 }
             } else {

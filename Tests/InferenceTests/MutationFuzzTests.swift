@@ -77,7 +77,7 @@ import Testing
         let encoder = try JPEGEncoder()
         let image = ClassifierTests.image(width: 160, height: 120)
         let seeds = [try encoder.encode(image, quality: 85), try encoder.encode(image, quality: 70, progressive: true),
-                     try encoder.encode(image, quality: 90, subsampling: .gray)]
+                     try [UInt8](Data(contentsOf: URL(fileURLWithPath: fixtures.directory + "/greyscale.jpg")))]
         var random = SplitMix(state: 0xC0FFEE)
         let deadline = ContinuousClock.now + .seconds(30)
         var (classified, refused, iterations) = (0, 0, 0)

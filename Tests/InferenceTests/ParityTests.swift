@@ -59,3 +59,19 @@ import Testing
         return e.map { $0 / sum }
     }
 }
+
+/// The dot-product kernels (AVX-512 VNNI where the CPU has it) against the portable kernels:
+/// bit-identical outputs on every quantized fixture.
+@Suite(.serialized) struct KernelPathTests {
+    @Test func fastAndPortableKernelsAgreeExactly() throws {
+        let fixtures = try Fixtures.load()
+        print("fast int8 kernels available: \(CInferenceKernelsInfo.fastAvailable)")
+        for item in fixtures.cases where !item.name.hasSuffix("_float") {
+            let model = try fixtures.model(item.name)
+            let input = try fixtures.array(item.name, ".input.npy").values
+            let fast = try ExecutionPlan(model: model).run(input: input)
+            let portable = try CInferenceKernelsInfo.withPortableKernels { try ExecutionPlan(model: model).run(input: input) }
+            #expect(fast == portable, "\(item.name)")
+        }
+    }
+}

@@ -4,6 +4,7 @@ quantized by onnxruntime's own quantizer (the path our users take), with inputs 
 onnxruntime computes for them.
 
 Usage: make-fixtures.py OUTPUT_DIR
+       make-fixtures.py --bench OUTPUT_DIR   (the larger benchmark models for scripts/bench-classifier)
 
 Writes OUTPUT_DIR/manifest.json and, per case, NAME.onnx, NAME.input.npy, NAME.expected.npy.
 Every random number comes from a fixed seed, so a rerun with the same pinned versions
@@ -279,7 +280,48 @@ def output_step(model):
     return None
 
 
+def mobilenet_v2_224(seed=7):
+    """torchvision's MobileNetV2 layout (width 1.0, 224x224, 2 classes) with random weights: the
+    benchmark model of /work/shared/reference/performance.md, built without torch."""
+    b = Builder(seed)
+    x = b.relu6(b.bn(b.conv("input", 3, 32, 3, stride=2, bias=False), 32))
+    cin = 32
+    for expand, cout, repeats, stride in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                                          (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]:
+        for index in range(repeats):
+            s = stride if index == 0 else 1
+            hidden = cin * expand
+            y = x
+            if expand != 1:
+                y = b.relu6(b.bn(b.conv(y, cin, hidden, 1, bias=False), hidden))
+            y = b.relu6(b.bn(b.conv(y, hidden, hidden, 3, stride=s, group=hidden, bias=False), hidden))
+            y = b.bn(b.conv(y, hidden, cout, 1, bias=False), cout)
+            x = b.node("Add", [x, y]) if s == 1 and cin == cout else y
+            cin = cout
+    x = b.relu6(b.bn(b.conv(x, 320, 1280, 1, bias=False), 1280))
+    x = b.node("GlobalAveragePool", [x])
+    x = b.node("Flatten", [x], axis=1)
+    out = b.gemm(x, 1280, 2)
+    meta = {"labels": "clean,dirty", "mean": "0.485,0.456,0.406", "std": "0.229,0.224,0.225"}
+    return b.model((1, 3, 224, 224), out, [1, 2], meta)
+
+
+def bench_models(out_dir):
+    """Writes the benchmark models: MobileNetV2 224 float and int8 (QDQ, per-channel), plus an input."""
+    os.makedirs(out_dir, exist_ok=True)
+    shape = (1, 3, 224, 224)
+    model = mobilenet_v2_224()
+    with tempfile.TemporaryDirectory() as tmp:
+        onnx.save(fold_batch_norms(model), os.path.join(out_dir, "mobilenet_v2_224_float.onnx"))
+        onnx.save(quantize(model, shape, 7, "qdq_pc", tmp), os.path.join(out_dir, "mobilenet_v2_224_int8.onnx"))
+    np.save(os.path.join(out_dir, "input.npy"), calibration_sample(np.random.default_rng(99), shape))
+    print(f"benchmark models in {out_dir}")
+
+
 def main():
+    if sys.argv[1] == "--bench":
+        bench_models(sys.argv[2])
+        return
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
     cases = []

@@ -53,4 +53,27 @@ void rk_qconv2d(const rk_conv_geometry *g, const int16_t *paddedIn, const int8_t
 void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *bT, const int32_t *bias,
               void *out, const rk_requant *rq);
 
+
+
+// MARK: - Dot-product kernels (x86-64 AVX-512 VNNI), chosen at run time
+
+/// 1 when the CPU has AVX-512 VNNI (vpdpbusd) and the fast path is not disabled.
+int32_t rk_fast_int8_available(void);
+/// Disables (1) or re-enables (0) the fast paths, so tests can compare them with the portable kernels.
+void rk_force_portable(int32_t on);
+
+/// Bytes of the packed weights of a pointwise convolution (M output x C input channels).
+int64_t rk_pointwise_packed_bytes(int32_t M, int32_t C);
+/// Packs int8 weights [M][C] into blocks of 16 output channels x 4 input channels (zero padded).
+void rk_pointwise_pack(const int8_t *weight, int32_t M, int32_t C, int8_t *packed);
+/// Bytes of scratch for rk_qpointwise_fast (the input transposed to pixel-major).
+int64_t rk_pointwise_scratch_bytes(int32_t C, int32_t pixels);
+
+/// Pointwise (1x1, stride 1, no padding, one group) integer convolution with AVX-512 VNNI:
+/// acc[m][p] = biasAdjusted[m] + sum_c x[c][p] * w[m][c], x read as unsigned (int8 input is shifted by
+/// 128 and its zero point with it, folded into biasAdjusted by the caller), then requantized as rk_qconv2d.
+/// Returns 0 when the fast path is unavailable (the caller then runs the portable kernel).
+int32_t rk_qpointwise_fast(int32_t C, int32_t M, int32_t pixels, const void *in, int32_t inputSigned,
+                           const int8_t *packed, const int32_t *biasAdjusted, uint8_t *scratch, void *out,
+                           const rk_requant *rq);
 #endif

@@ -1,3 +1,4 @@
+import CInferenceKernels
 import Foundation
 import ONNX
 
@@ -218,5 +219,19 @@ public final class ExecutionPlan {
         case .int64(let values): store(values)
         }
         return pointer
+    }
+}
+
+/// Which kernels run: the dot-product fast paths are chosen at run time from the CPU's features.
+public enum CInferenceKernelsInfo {
+    /// True when this CPU runs the dot-product kernels (AVX-512 VNNI on x86-64).
+    public static var fastAvailable: Bool { rk_fast_int8_available() != 0 }
+
+    /// Runs `body` with only the portable kernels (for tests comparing both paths). Not thread-safe:
+    /// the switch is process-wide, so callers serialise.
+    public static func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
+        rk_force_portable(1)
+        defer { rk_force_portable(0) }
+        return try body()
     }
 }

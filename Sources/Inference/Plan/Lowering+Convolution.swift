@@ -151,7 +151,9 @@ extension Lowering {
         // |acc| <= |bias| + K * 255 * 128 must stay below 2^31 (proven here, so the kernel needs no checks).
         let reduction = perChannel
         let largestBias = Int(biasValues?.map { abs(Int64($0)) }.max() ?? 0)
-        guard largestBias + reduction * 255 * 128 < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(reduction) terms)") }
+        // The dot-product path sums x * w with x unsigned (not minus its zero point) and folds the zero point
+        // into the bias, so it needs twice the headroom.
+        guard largestBias + 2 * reduction * 255 * 128 < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(reduction) terms)") }
         let multipliers = (0..<outChannels).map { channel in
             inputQuant.scales[0] * weightQuant.scales[weightQuant.channelCount == 1 ? 0 : channel] / outputQuant.scales[0]
         }
@@ -164,7 +166,27 @@ extension Lowering {
         let accumulatorBytes = aligned(Int(geometry.outHeight * geometry.outWidth) * 4)
         let pinnedWeights = Pinned(weights), pinnedBias = biasValues.map(Pinned.init), pinnedMultipliers = Pinned(multipliers)
         let zero = inputQuant.zeroPoints[0], signedInput = x.type == .int8
-        return LoweredNode(outputs: [output], scratchBytes: paddedBytes + accumulatorBytes) { bindings in
+
+        // Pointwise convolutions (most of the work in MobileNet-style networks) also get weights packed
+        // for the CPU's dot-product instruction; the kernel falls back to the portable one without it.
+        let pointwise = geometry.kernelHeight == 1 && geometry.kernelWidth == 1 && geometry.strideHeight == 1 && geometry.strideWidth == 1
+            && geometry.padTop == 0 && geometry.padLeft == 0 && geometry.padBottom == 0 && geometry.padRight == 0 && geometry.group == 1
+        var fastScratch = 0
+        var packed: Pinned<Int8>?, biasAdjusted: Pinned<Int32>?
+        if pointwise {
+            let channels = Int(geometry.inChannels)
+            var buffer = [Int8](repeating: 0, count: Int(rk_pointwise_packed_bytes(geometry.outChannels, geometry.inChannels)))
+            rk_pointwise_pack(weights, geometry.outChannels, geometry.inChannels, &buffer)
+            packed = Pinned(buffer)
+            let unsignedZero = Int(zero) + (signedInput ? 128 : 0)
+            biasAdjusted = Pinned((0..<outChannels).map { m in
+                let sum = weights[(m * channels)..<((m + 1) * channels)].reduce(0) { $0 + Int($1) }
+                return Int32(Int(biasValues?[m] ?? 0) - unsignedZero * sum)
+            })
+            fastScratch = aligned(Int(rk_pointwise_scratch_bytes(geometry.inChannels, geometry.outHeight * geometry.outWidth)))
+        }
+        let pixels = geometry.outHeight * geometry.outWidth
+        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch)) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let padded = bindings.scratch!.assumingMemoryBound(to: Int16.self)
             let accumulator = (bindings.scratch! + paddedBytes).assumingMemoryBound(to: Int32.self)
@@ -173,6 +195,11 @@ extension Lowering {
                                      floatOutput: nil, floatScale: nil, floatBias: nil)
             return {
                 _ = pinnedMultipliers
+                if let packed, let biasAdjusted,
+                   rk_qpointwise_fast(geometry.inChannels, geometry.outChannels, pixels, input, signedInput ? 1 : 0, packed.pointer,
+                                      biasAdjusted.pointer, bindings.scratch!.assumingMemoryBound(to: UInt8.self), out, &requant) != 0 {
+                    return
+                }
                 if signedInput {
                     rk_pad_s8(input.assumingMemoryBound(to: Int8.self), geometry.inChannels, geometry.inHeight, geometry.inWidth, zero,
                               geometry.padTop, geometry.padLeft, geometry.padBottom, geometry.padRight, padded)
