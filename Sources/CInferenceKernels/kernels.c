@@ -3,6 +3,14 @@
 #include <math.h>
 #include <string.h>
 
+// The portable kernels are plain loops; on x86-64 each is also compiled for AVX2 and picked at load
+// time (ifunc), since the x86-64 baseline (SSE2) lacks even a 32-bit vector multiply.
+#if defined(__x86_64__) && defined(__clang__)
+#define RK_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define RK_MULTIVERSION
+#endif
+
 static inline int32_t rk_min(int32_t a, int32_t b) { return a < b ? a : b; }
 static inline int32_t rk_max(int32_t a, int32_t b) { return a > b ? a : b; }
 
@@ -17,6 +25,7 @@ static void valid_columns(int32_t outWidth, int32_t width, int32_t stride, int32
     *last = rk_max(*first, rk_min(end, outWidth));
 }
 
+RK_MULTIVERSION
 void rk_conv2d_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
                    float *out, float lo, float hi) {
     const int32_t cinG = g->inChannels / g->group, coutG = g->outChannels / g->group;
@@ -60,6 +69,7 @@ void rk_conv2d_f32(const rk_conv_geometry *g, const float *in, const float *weig
     }
 }
 
+RK_MULTIVERSION
 void rk_gemm_f32(int32_t M, int32_t N, int32_t K, const float *a, const float *bT, const float *bias, float *out) {
     for (int32_t m = 0; m < M; m++) {
         const float *row = a + (int64_t)m * K;
@@ -73,7 +83,7 @@ void rk_gemm_f32(int32_t M, int32_t N, int32_t K, const float *a, const float *b
 }
 
 #define RK_PAD(NAME, TYPE)                                                                                    \
-    void NAME(const TYPE *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint,             \
+    RK_MULTIVERSION void NAME(const TYPE *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint,             \
               int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, int16_t *out) {           \
         const int32_t paddedWidth = width + padLeft + padRight, paddedHeight = height + padTop + padBottom;   \
         for (int32_t c = 0; c < channels; c++) {                                                              \
@@ -91,6 +101,7 @@ RK_PAD(rk_pad_u8, uint8_t)
 RK_PAD(rk_pad_s8, int8_t)
 
 // Writes one output channel from its int32 accumulators.
+RK_MULTIVERSION
 static void requantize_channel(const int32_t *acc, int32_t count, int32_t channel, void *out, int64_t offset,
                                const rk_requant *rq) {
     if (rq->floatOutput) {
@@ -116,6 +127,7 @@ static void requantize_channel(const int32_t *acc, int32_t count, int32_t channe
     }
 }
 
+RK_MULTIVERSION
 void rk_qconv2d(const rk_conv_geometry *g, const int16_t *paddedIn, const int8_t *weight, const int32_t *bias,
                 int32_t *acc, void *out, const rk_requant *rq) {
     const int32_t cinG = g->inChannels / g->group, coutG = g->outChannels / g->group;
@@ -157,6 +169,7 @@ void rk_qconv2d(const rk_conv_geometry *g, const int16_t *paddedIn, const int8_t
     }
 }
 
+RK_MULTIVERSION
 void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *bT, const int32_t *bias,
               void *out, const rk_requant *rq) {
     for (int32_t m = 0; m < M; m++) {

@@ -106,6 +106,13 @@ struct Infer: ParsableCommand {
                     times.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
                 }
                 times.sort()
+                if ProcessInfo.processInfo.environment["REMOTAIR_PROFILE"] != nil {
+                    var byOperator: [String: Double] = [:]
+                    for (op, milliseconds) in try classifier.profile(input: array.values) { byOperator[op, default: 0] += milliseconds }
+                    for (op, milliseconds) in byOperator.sorted(by: { $0.value > $1.value }) {
+                        printError("profile: \(op) \(String(format: "%.3f", milliseconds)) ms")
+                    }
+                }
                 printError("infer: \(times.count) runs, median \(String(format: "%.3f", times[times.count / 2])) ms, min \(String(format: "%.3f", times[0])) ms")
             }
             if commandLine.json {

@@ -150,6 +150,11 @@ public final class Classifier: Sendable {
         }
     }
 
+    /// Per-step wall times of one run on `input` (profiling; see ExecutionPlan.profile).
+    public func profile(input: [Float]) throws(InferenceError) -> [(op: String, milliseconds: Double)] {
+        try engine.withLock { (engine) throws(InferenceError) in try engine.plan.profile(input: input) }
+    }
+
     static func softmax(_ values: [Float]) -> [Double] {
         let largest = values.map(Double.init).max() ?? 0
         let exponentials = values.map { Foundation.exp(Double($0) - largest) }

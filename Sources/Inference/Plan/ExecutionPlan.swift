@@ -85,7 +85,7 @@ public final class ExecutionPlan {
         guard outputDescriptor.type == .float32 else { throw .invalidGraph("output '\(graphOutput.name)' is \(outputDescriptor.type), not float32") }
         outputShape = outputDescriptor.shape
         outputCount = outputDescriptor.count
-        stepOperators = nodes.map(\.opType)
+        stepOperators = zip(nodes, lowered).map { $1.detail.isEmpty ? $0.opType : "\($0.opType) \($1.detail)" }
         outputOperator = Self.finalOperator(nodes: nodes, output: graphOutput.name)
 
         // Lifetimes: a value lives from the step that writes it to the last step that reads it.
@@ -178,6 +178,20 @@ public final class ExecutionPlan {
         inputPointer.update(from: source, count: inputCount)
         for index in 0..<steps.count { steps[index].run() }
         target.update(from: outputPointer, count: outputCount)
+    }
+
+    /// Runs once and returns the wall time of each step in milliseconds, with its operator (for profiling).
+    public func profile(input: [Float]) throws(InferenceError) -> [(op: String, milliseconds: Double)] {
+        guard input.count == inputCount else { throw .inputMismatch("expected \(inputCount) values, got \(input.count)") }
+        input.withUnsafeBufferPointer { inputPointer.update(from: $0.baseAddress!, count: inputCount) }
+        var times: [(op: String, milliseconds: Double)] = []
+        for index in 0..<steps.count {
+            let start = ContinuousClock.now
+            steps[index].run()
+            let elapsed = ContinuousClock.now - start
+            times.append((stepOperators[index], Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))
+        }
+        return times
     }
 
     /// Convenience form that allocates the output array.

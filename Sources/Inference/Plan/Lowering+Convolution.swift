@@ -186,7 +186,8 @@ extension Lowering {
             fastScratch = aligned(Int(rk_pointwise_scratch_bytes(geometry.inChannels, geometry.outHeight * geometry.outWidth)))
         }
         let pixels = geometry.outHeight * geometry.outWidth
-        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch)) { bindings in
+        let detail = "\(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideHeight) g\(geometry.group) \(geometry.inChannels)->\(geometry.outChannels) \(geometry.outHeight)x\(geometry.outWidth)"
+        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch), detail: detail) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let padded = bindings.scratch!.assumingMemoryBound(to: Int16.self)
             let accumulator = (bindings.scratch! + paddedBytes).assumingMemoryBound(to: Int32.self)

@@ -35,6 +35,8 @@ typealias Kernel = () -> Void
 struct LoweredNode {
     var outputs: [TensorDescriptor]
     var scratchBytes: Int = 0
+    /// Short description for profiles (kernel shape, channels).
+    var detail: String = ""
     var makeKernel: (Bindings) -> Kernel
 }
 
