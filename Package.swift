@@ -120,7 +120,7 @@ let controlTestTargets: [Target] = [
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 
@@ -140,6 +140,24 @@ let cameraTestTargets: [Target] = [
     .testTarget(name: "V4L2Tests", dependencies: ["V4L2"], swiftSettings: swiftSettings),
     .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: swiftSettings),
     .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "GPIO", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
+]
+
+// MARK: - Inference (ONNX loading, execution plans, int8 kernels, classifier)
+
+let protobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-protobuf")
+
+let inferenceTargets: [Target] = [
+    .target(name: "ONNX", dependencies: [protobuf], exclude: ["Generated/README.md"], swiftSettings: swiftSettings),
+    // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
+    .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", log], swiftSettings: swiftSettings),
+]
+
+let inferenceTestTargets: [Target] = [
+    // Counts the test thread's heap allocations (interposes malloc) to prove inference allocates nothing.
+    .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter", linkerSettings: [.linkedLibrary("dl")]),
+    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "JPEG", "Settings", "TestSupport", "CAllocationCounter", protobuf],
+                exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Tests
@@ -167,7 +185,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets,
+    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
+        + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
+        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets,
     swiftLanguageModes: [.v6]
 )

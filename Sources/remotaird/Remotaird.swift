@@ -13,7 +13,7 @@ struct Remotaird: AsyncParsableCommand {
         commandName: "remotaird",
         abstract: "Remotair duct monitor: air-quality sensors, duct cameras, on-device classifier, alarm uplink.",
         version: RemotairVersion.string,
-        subcommands: [Run.self, CheckConfig.self, SensorsCommand.self, Capture.self],
+        subcommands: [Run.self, CheckConfig.self, SensorsCommand.self, Capture.self, Classify.self, Infer.self],
         defaultSubcommand: Run.self
     )
 }
