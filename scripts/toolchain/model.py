@@ -121,8 +121,7 @@ def build(num_classes: int, pretrained: bool = True) -> EfficientNetLite0:
 def set_stage(model: EfficientNetLite0, stage: str, finetune_blocks: int = 3) -> list[nn.Parameter]:
     """'head': train the classifier only; 'finetune': also the last blocks and the head conv.
 
-    Returns the trainable parameters. Frozen parts keep their BatchNorm
-    statistics (see `train_mode`), which small CPU batches would only spoil.
+    Returns the trainable parameters.
     """
     for p in model.parameters():
         p.requires_grad = False
@@ -140,8 +139,14 @@ def set_stage(model: EfficientNetLite0, stage: str, finetune_blocks: int = 3) ->
 
 
 def train_mode(model: nn.Module) -> None:
-    """Dropout on; BatchNorm updates statistics only where its parameters train."""
+    """Dropout on, every BatchNorm on its running statistics.
+
+    Batch statistics of a 16-image CPU batch are noisy, and switching the
+    unfrozen blocks to them makes the features jump under the freshly trained
+    head; the running statistics are also what the export folds into Conv.
+    The BatchNorm scale and shift still train where unfrozen.
+    """
     model.train()
     for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d) and not any(p.requires_grad for p in m.parameters()):
+        if isinstance(m, nn.BatchNorm2d):
             m.eval()
