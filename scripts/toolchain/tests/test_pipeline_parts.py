@@ -55,3 +55,35 @@ def test_remotaird_is_found_by_env_then_release_then_debug(tmp_path, monkeypatch
     monkeypatch.setenv("REMOTAIRD", str(tmp_path / "nope"))
     with pytest.raises(FileNotFoundError, match="REMOTAIRD=.*nope"):
         find_remotaird(tmp_path)
+
+
+def _folder(root: Path, labels, n=3):
+    from helpers import write_jpeg
+
+    for lb in labels:
+        for i in range(n):
+            write_jpeg(root / lb / f"{i}.jpg", (40 * i, 80, 120))
+    return root
+
+
+def test_pipeline_refuses_a_test_set_with_other_labels(tmp_path):
+    from toolchain.dataset import DatasetError
+    from toolchain.train import parse_args, prepare
+
+    train = _folder(tmp_path / "train", ["clean", "dirty"])
+    test = _folder(tmp_path / "test", ["clean", "dusty"])
+    with pytest.raises(DatasetError, match="labels differ between train"):
+        prepare(parse_args(["--data", str(train), "--test", str(test)]))
+    labels, tr, te, how, missing = prepare(parse_args(["--data", str(train), "--test", str(train)]))
+    assert labels == ["clean", "dirty"] and len(tr) == len(te) == 6 and how.startswith("explicit test set")
+
+
+def test_pipeline_refuses_an_alarm_label_the_data_lacks(tmp_path):
+    from toolchain.dataset import DatasetError
+    from toolchain.train import parse_args, prepare
+
+    data = _folder(tmp_path / "d", ["ok", "bad"])
+    with pytest.raises(DatasetError, match="--alarm-label 'dirty' is not a dataset label"):
+        prepare(parse_args(["--data", str(data)]))
+    labels, tr, te, how, _ = prepare(parse_args(["--data", str(data), "--alarm-label", "bad"]))
+    assert labels == ["bad", "ok"] and len(te) == 2 and how == "stratified 80/20 split, seed 20"
