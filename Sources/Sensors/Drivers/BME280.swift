@@ -143,7 +143,16 @@ public struct BME280: Sendable {
         guard raw.temperature != 0x80000, raw.pressure != 0x80000, raw.humidity != 0x8000 else {
             throw SensorError(.implausible, "bme280 read data: measurement skipped (reset values)")
         }
-        return Self.compensate(raw, calibration)
+        // All-zero registers (an unconfigured register file, a stuck bus) are not a measurement either.
+        guard raw.temperature != 0, raw.pressure != 0 else {
+            throw SensorError(.implausible, "bme280 read data: zero ADC values")
+        }
+        let measurement = Self.compensate(raw, calibration)
+        // Bosch's code clamps out-of-range results to its limits: a clamped value is not a measurement.
+        guard (-3999...8499).contains(measurement.centidegrees), (3_000_001...10_999_999).contains(measurement.centipascal) else {
+            throw SensorError(.implausible, "bme280 read data: compensated values at the sensor's limits")
+        }
+        return measurement
     }
 
     // MARK: - Bosch integer compensation (BME280_driver, 64-bit pressure path; `/` truncates like C).
