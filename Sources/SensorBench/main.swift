@@ -4,6 +4,7 @@
 import Foundation
 import Glibc
 import I2C
+import Logging
 import SensorEmulators
 import Sensors
 import Settings
@@ -39,8 +40,10 @@ bus.mount { BME280Emulator() }
 bus.setAir(model: AirState.drifting(at:))
 let devices = SensorDeviceType.allCases.map { SensorDeviceSettings(id: $0.rawValue, type: $0, bus: "sim-i2c-1") }
 let readings = SensorReadings()
+var logger = Logger(label: "sensors")
+logger.logLevel = .warning
 let service = SensorService(settings: SensorsSettings(devices: devices), calibration: SensorCalibration.Resolved(),
-                            openBus: { _ in bus }, readings: readings, clock: clock)
+                            openBus: { _ in bus }, readings: readings, clock: clock, logger: logger)
 
 let cpuBefore = cpuSeconds()
 let wallBefore = ContinuousClock.now

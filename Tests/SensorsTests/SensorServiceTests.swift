@@ -145,6 +145,16 @@ import Testing
         await h.stop()
     }
 
+    @Test func scd4xGetsAmbientPressureFromTheBME280() async throws {
+        var air = AirState()
+        air.pressure = 931.6
+        let h = Harness([Self.device(.bme280), Self.device(.scd4x)], chips: [{ BME280Emulator() }, { SCD4xEmulator() }], air: air)
+        await h.advance(12)
+        #expect(h.status("scd4x")?.state == .ok)
+        #expect(h.bus.withChip(SCD4xEmulator.self, at: 0x62) { $0.ambientPressure } == 932)
+        await h.stop()
+    }
+
     @Test func sensorMissingAtStartIsAbsentAndRetried() async throws {
         let h = Harness([Self.device(.sht4x)], chips: [])
         await h.advance(1)

@@ -81,6 +81,8 @@ struct SCD4xChip: SensorChip {
     mutating func start(_ env: ChipEnvironment) async throws(SensorError) -> String? {
         let scd = SCD4x(bus: env.bus, address: env.address, clock: env.clock)
         let retry = RetryPolicy()
+        // An SCD41 left in power-down answers nothing until woken.
+        await scd.wakeUp()
         // A chip left in periodic mode (daemon restart) refuses configuration: stop it first.
         try await retry.retryingTransient(clock: env.clock) { () async throws(SensorError) in try await scd.stopPeriodicMeasurement() }
         let serial = try await retry.retryingTransient(clock: env.clock) { () async throws(SensorError) in try await scd.serialNumber() }

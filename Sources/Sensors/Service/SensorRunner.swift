@@ -133,9 +133,9 @@ final class SensorRunner: Sendable {
         do {
             bus = try openBus(device.bus)
         } catch let error as I2CError {
-            throw SensorError(error, during: "open \(device.bus)")
+            throw SensorError(error, during: "cannot open the bus")
         } catch {
-            throw SensorError(.busMissing, "open \(device.bus): \(error)")
+            throw SensorError(.busMissing, "cannot open \(device.bus): \(error)")
         }
         return ChipEnvironment(
             sensorID: device.id, bus: bus, address: device.address, clock: clock, interval: device.interval, readings: readings,
@@ -210,8 +210,10 @@ final class SensorRunner: Sendable {
         case .absent, .faulted: level = .error
         }
         var fields = metadata(status)
-        if let error { fields["error"] = .string(error.description) }
-        if let hint = error?.i2c?.hint { fields["hint"] = .string(hint) }
+        if let error {
+            fields["error"] = .string(error.description)
+            fields["last_error"] = nil
+        }
         stateLog.report(device.id, state: status.state.rawValue, level: level, "sensor \(status.state.rawValue)", metadata: fields)
     }
 
