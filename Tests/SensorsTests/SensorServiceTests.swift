@@ -155,6 +155,15 @@ import Testing
         await h.stop()
     }
 
+    @Test func chipAtAnotherAddressIsNamed() async throws {
+        let h = Harness([Self.device(.sht4x)], chips: [{ SHT4xEmulator(address: 0x45) }])
+        await h.advance(1)
+        let status = try #require(h.status("sht4x"))
+        #expect(status.state == .faulted)
+        #expect(status.lastError?.contains("answers at 0x45") == true)
+        await h.stop()
+    }
+
     @Test func sensorMissingAtStartIsAbsentAndRetried() async throws {
         let h = Harness([Self.device(.sht4x)], chips: [])
         await h.advance(1)

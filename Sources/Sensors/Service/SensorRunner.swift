@@ -66,6 +66,7 @@ final class SensorRunner: Sendable {
         var chip = makeChip(device.type)
         var environment: ChipEnvironment?
         var published = 0
+        var probedAlternates = false
         publish(tracker.status)
         defer { failPendingRequests() }
         while !Task.isCancelled {
@@ -81,7 +82,15 @@ final class SensorRunner: Sendable {
                     tracker.started(serial: serial, at: clock.now())
                     stateLog.report(device.id, state: "started", level: .info, "sensor started", metadata: metadata(tracker.status))
                 } catch {
-                    let next = tracker.startFailed(error)
+                    var next = tracker.startFailed(error)
+                    if tracker.status.state == .absent, !probedAlternates {
+                        probedAlternates = true
+                        if let found = await probeAlternateAddresses() {
+                            let message = "no answer at 0x\(String(device.address, radix: 16)), but a \(device.type.rawValue) answers at 0x\(String(found, radix: 16)): check the configured address"
+                            logger.error("sensor at an unexpected address", metadata: ["sensor": .string(device.id), "found_at": .string("0x" + String(found, radix: 16))])
+                            next = tracker.startFailed(SensorError(.wrongDevice, message))
+                        }
+                    }
                     publish(tracker.status)
                     report(tracker.status, error: error)
                     if case .restart(let delay) = next { await clock.sleep(for: delay) }
@@ -126,6 +135,20 @@ final class SensorRunner: Sendable {
         if let env = environment, Task.isCancelled || rounds != nil {
             await chip.stop(env)
         }
+    }
+
+    /// Tries the type's other addresses once; returns the first where the chip starts (and stops it again).
+    private func probeAlternateAddresses() async -> I2CAddress? {
+        guard var env = try? makeEnvironment() else { return nil }
+        for address in alternateAddresses(device.type) where address != device.address {
+            env.address = address
+            var probe = makeChip(device.type)
+            if (try? await probe.start(env)) != nil {
+                await probe.stop(env)
+                return address
+            }
+        }
+        return nil
     }
 
     private func makeEnvironment() throws(SensorError) -> ChipEnvironment {
