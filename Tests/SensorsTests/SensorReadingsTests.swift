@@ -27,4 +27,8 @@ import Testing
         #expect(store.latest().map(\.sensorID) == ["a", "b"])
         #expect(store.latest().first?.unit == "degC")
     }
+
+    @Test func calibrationKnowsEveryMetric() {
+        #expect(SensorCalibration.knownMetrics == Metric.allCases.map(\.rawValue))
+    }
 }
