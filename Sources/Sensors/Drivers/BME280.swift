@@ -123,8 +123,18 @@ public struct BME280: Sendable {
         throw SensorError(.deviceFault, "bme280 soft reset: NVM copy did not finish")
     }
 
+    /// Reads the trimming data until two reads agree (at most 3): the BME280 bus protocol has no CRC, and a
+    /// corrupted trimming byte would skew every later value without looking implausible.
     public func readCalibration() throws(SensorError) -> Calibration {
-        try Calibration(block1: read(Register.calibration1, 26, "read calibration"), block2: read(Register.calibration2, 7, "read calibration"))
+        var previous: [UInt8]?
+        for _ in 0..<3 {
+            let bytes = try read(Register.calibration1, 26, "read calibration") + read(Register.calibration2, 7, "read calibration")
+            if bytes == previous {
+                return try Calibration(block1: Array(bytes[0..<26]), block2: Array(bytes[26...]))
+            }
+            previous = bytes
+        }
+        throw SensorError(.malformed, "bme280 read calibration: trimming data differs between reads")
     }
 
     /// Triggers one forced conversion (1x oversampling for T, P, H; filter off) and reads the result.
