@@ -109,7 +109,7 @@ final class SensorRunner: Sendable {
                 case .warming:
                     tracker.sampled(warming: true, at: clock.now())
                 case .values(let values):
-                    if publishValues(values, serial: tracker.status.serial, tracker: &tracker) {
+                    if publishValues(values, serial: tracker.status.serial) {
                         tracker.sampled(warming: false, at: clock.now())
                         published += 1
                     } else {
@@ -166,7 +166,7 @@ final class SensorRunner: Sendable {
     }
 
     /// Checks plausibility of every value first (a frame is published whole or not at all), then calibrates.
-    private func publishValues(_ values: [(Metric, Double)], serial: String?, tracker: inout SensorHealthTracker) -> Bool {
+    private func publishValues(_ values: [(Metric, Double)], serial: String?) -> Bool {
         guard values.allSatisfy({ $0.0.plausibleRange.contains($0.1) && $0.1.isFinite }) else {
             let bad = values.filter { !$0.0.plausibleRange.contains($0.1) }.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " ")
             logger.debug("implausible values rejected", metadata: ["sensor": .string(device.id), "values": .string(bad)])
