@@ -60,6 +60,7 @@ let riskTargets: [Target] = [
 let sensorTargets: [Target] = [
     .target(name: "Sensors", dependencies: ["I2C", "Settings", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     .target(name: "SensorEmulators", dependencies: ["I2C", "Sensors"], swiftSettings: swiftSettings),
+    .executableTarget(name: "SensorBench", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", log], swiftSettings: swiftSettings),
 ]
 
 let sensorTestTargets: [Target] = [

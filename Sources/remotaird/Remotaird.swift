@@ -95,6 +95,11 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
+        do {
+            _ = try SensorCalibration.load(for: configuration)
+        } catch {
+            throw failure("\(error)")
+        }
         print("\(configuration.file): ok (device \(configuration.deviceID), board \(configuration.board.rawValue))")
     }
 }
