@@ -20,6 +20,8 @@ public final class LinuxVideoDevice: VideoDeviceIO {
 
     public var isOpen: Bool { fd >= 0 }
 
+    public var nodeExists: Bool { access(path, F_OK) == 0 }
+
     public func open() throws(V4L2Error) {
         guard fd < 0 else { return }
         var raw: Int32

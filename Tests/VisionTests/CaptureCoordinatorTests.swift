@@ -23,6 +23,7 @@ actor RecordingCamera: Camera {
     }
 
     var isOpen: Bool { true }
+    var isPresent: Bool { true }
     func open() async throws(CameraError) {}
     func close() async {}
     func capture(_ request: StillRequest) async throws(CameraError) -> Still {
