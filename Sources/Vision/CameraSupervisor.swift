@@ -50,7 +50,9 @@ public struct CameraStatus: Sendable, Equatable {
 /// exit path (error, timeout, cancellation, shutdown).
 public actor CameraSupervisor: Service {
     public nonisolated let name: String
-    private let camera: any Camera
+    /// The supervised camera (e.g. a `SimulatedCamera` the demo injects faults into). Capture
+    /// through the supervisor, not directly, or the LED and the counters are bypassed.
+    public nonisolated let camera: any Camera
     private let request: StillRequest
     private let illumination: (any GPIOLine)?
     private let settle: Duration
