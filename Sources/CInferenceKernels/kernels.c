@@ -149,17 +149,41 @@ void rk_qconv2d(const rk_conv_geometry *g, const int16_t *paddedIn, const int8_t
                 for (int32_t p = 0; p < planeOut; p++) acc[p] += wv * (int32_t)src[p];
                 continue;
             }
-            for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
-                for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
-                    const int32_t wv = w[kh * g->kernelWidth + kw];
-                    for (int32_t oh = 0; oh < g->outHeight; oh++) {
-                        const int16_t *row = src + (int64_t)(oh * g->strideHeight + kh * g->dilationHeight) * paddedWidth
-                            + kw * g->dilationWidth;
-                        int32_t *dst = acc + (int64_t)oh * g->outWidth;
+        }
+        // Row by row: one output row of accumulators stays in L1 while every input channel and
+        // kernel row adds into it; 3-wide kernels add their three taps in one pass.
+        for (int32_t oh = 0; oh < g->outHeight; oh++) {
+            int32_t *dst = acc + (int64_t)oh * g->outWidth;
+            if (pointwise && paddedWidth == g->outWidth) break;
+            for (int32_t c = 0; c < cinG; c++) {
+                const int16_t *src = paddedIn + (int64_t)(group * cinG + c) * planeIn;
+                const int8_t *w = weight + ((int64_t)m * cinG + c) * kernelSize;
+                for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
+                    const int16_t *row = src + (int64_t)(oh * g->strideHeight + kh * g->dilationHeight) * paddedWidth;
+                    const int8_t *wk = w + kh * g->kernelWidth;
+                    if (g->kernelWidth == 3 && g->dilationWidth == 1) {
+                        const int32_t w0 = wk[0], w1 = wk[1], w2 = wk[2];
                         if (g->strideWidth == 1) {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * (int32_t)row[ow];
+                            for (int32_t ow = 0; ow < g->outWidth; ow++)
+                                dst[ow] += w0 * (int32_t)row[ow] + w1 * (int32_t)row[ow + 1] + w2 * (int32_t)row[ow + 2];
+                        } else if (g->strideWidth == 2) {
+                            for (int32_t ow = 0; ow < g->outWidth; ow++)
+                                dst[ow] += w0 * (int32_t)row[2 * ow] + w1 * (int32_t)row[2 * ow + 1] + w2 * (int32_t)row[2 * ow + 2];
                         } else {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * (int32_t)row[ow * g->strideWidth];
+                            for (int32_t ow = 0; ow < g->outWidth; ow++) {
+                                const int16_t *r = row + ow * g->strideWidth;
+                                dst[ow] += w0 * (int32_t)r[0] + w1 * (int32_t)r[1] + w2 * (int32_t)r[2];
+                            }
+                        }
+                        continue;
+                    }
+                    for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
+                        const int32_t wv = wk[kw];
+                        const int16_t *r = row + kw * g->dilationWidth;
+                        if (g->strideWidth == 1) {
+                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * (int32_t)r[ow];
+                        } else {
+                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * (int32_t)r[ow * g->strideWidth];
                         }
                     }
                 }

@@ -180,18 +180,23 @@ public final class ExecutionPlan {
         target.update(from: outputPointer, count: outputCount)
     }
 
-    /// Runs once and returns the wall time of each step in milliseconds, with its operator (for profiling).
-    public func profile(input: [Float]) throws(InferenceError) -> [(op: String, milliseconds: Double)] {
+    /// Runs `runs` times and returns each step's fastest wall time in milliseconds, with its operator
+    /// (profiling; the minimum filters out preemption on a busy machine).
+    public func profile(input: [Float], runs: Int = 20) throws(InferenceError) -> [(op: String, milliseconds: Double)] {
         guard input.count == inputCount else { throw .inputMismatch("expected \(inputCount) values, got \(input.count)") }
-        input.withUnsafeBufferPointer { inputPointer.update(from: $0.baseAddress!, count: inputCount) }
-        var times: [(op: String, milliseconds: Double)] = []
-        for index in 0..<steps.count {
-            let start = ContinuousClock.now
-            steps[index].run()
-            let elapsed = ContinuousClock.now - start
-            times.append((stepOperators[index], Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000))
+        var best = [Double](repeating: .infinity, count: steps.count)
+        for _ in 0..<max(runs, 1) {
+            input.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { inputPointer.update(from: base, count: inputCount) }
+            }
+            for index in 0..<steps.count {
+                let start = ContinuousClock.now
+                steps[index].run()
+                let elapsed = ContinuousClock.now - start
+                best[index] = min(best[index], Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            }
         }
-        return times
+        return zip(stepOperators, best).map { ($0, $1) }
     }
 
     /// Convenience form that allocates the output array.

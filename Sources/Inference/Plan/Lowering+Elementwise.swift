@@ -178,6 +178,24 @@ extension Lowering {
             let out = bindings.outputs[0]
             let lo = Float(range.lowerBound), hi = Float(range.upperBound)
             return {
+                if channels == 1 {
+                    // Per tensor (every activation): a tight loop per output type.
+                    let scale = scales[0], zero = zeros[0]
+                    if signed {
+                        let target = out.assumingMemoryBound(to: Int8.self)
+                        for index in 0..<count {
+                            let value = (input[index] / scale).rounded(.toNearestOrEven) + zero
+                            target[index] = value.isNaN ? Int8(zero) : Int8(min(max(value, lo), hi))
+                        }
+                    } else {
+                        let target = out.assumingMemoryBound(to: UInt8.self)
+                        for index in 0..<count {
+                            let value = (input[index] / scale).rounded(.toNearestOrEven) + zero
+                            target[index] = value.isNaN ? UInt8(zero) : UInt8(min(max(value, lo), hi))
+                        }
+                    }
+                    return
+                }
                 for index in 0..<count {
                     let channel = channels == 1 ? 0 : (index / inner) % channels
                     // Same order as onnxruntime: divide, round half to even, add the zero point, saturate.
@@ -206,6 +224,17 @@ extension Lowering {
             let input = bindings.inputs[0]!
             let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
             return {
+                if channels == 1 && type != .int32 {
+                    let scale = scales[0], zero = Float(zeros[0])
+                    if type == .uint8 {
+                        let source = input.assumingMemoryBound(to: UInt8.self)
+                        for index in 0..<count { out[index] = (Float(source[index]) - zero) * scale }
+                    } else {
+                        let source = input.assumingMemoryBound(to: Int8.self)
+                        for index in 0..<count { out[index] = (Float(source[index]) - zero) * scale }
+                    }
+                    return
+                }
                 for index in 0..<count {
                     let channel = channels == 1 ? 0 : (index / inner) % channels
                     let raw: Int32
