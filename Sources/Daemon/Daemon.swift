@@ -1,3 +1,4 @@
+import Control
 import Foundation
 import Health
 import Journal
@@ -14,6 +15,8 @@ import Vision
 /// Order matters: services start in list order and shut down in reverse, so the systemd service (first)
 /// sends `STOPPING=1` at the start of shutdown and is the last to stop.
 public struct Daemon: Sendable {
+    /// Reported by the control socket's `status` and `version` (remotaird's `--version` says the same).
+    public static let version = "0.1.0"
     public let configuration: DaemonConfiguration
     public let health = HealthRegistry()
     public let board: Board
@@ -74,8 +77,14 @@ public struct Daemon: Sendable {
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
         }
+        let control = ControlServer(
+            settings: configuration.control,
+            socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
+            backend: DaemonControlBackend(configuration: configuration, health: health, version: Self.version),
+            logger: Logger(label: "control"), environment: environment
+        )
         let cameras = makeCameraSet(logger: logger)
-        return [systemd, boardService, sensorService, reload] + cameras.services
+        return [systemd, boardService, sensorService, reload] + cameras.services + [control]
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.

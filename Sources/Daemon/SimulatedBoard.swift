@@ -49,16 +49,9 @@ extension Board {
 
     /// The real board: device nodes from configuration.
     public static func hardware(configuration: DaemonConfiguration) -> Board {
-        // One descriptor per bus, opened on first use and kept; a failed open is retried by the next caller.
-        let buses = Mutex<[String: LinuxI2CBus]>([:])
-        var board = Board(kind: .hardware, openI2CBus: { path in
-            try buses.withLock { (buses: inout [String: LinuxI2CBus]) throws(I2CError) -> LinuxI2CBus in
-                if let bus = buses[path] { return bus }
-                let bus = try LinuxI2CBus(path: path)
-                buses[path] = bus
-                return bus
-            }
-        })
+        // A fresh descriptor for every (re)start of a sensor: after an adapter goes away and comes back, the
+        // next restart gets a working descriptor. i2c-dev serialises transfers of several descriptors itself.
+        var board = Board(kind: .hardware, openI2CBus: { path in try LinuxI2CBus(path: path) })
         board.openCamera = { settings throws(CameraError) in
             try V4L2Camera(settings: settings, device: { path in LinuxVideoDevice(path: path) })
         }

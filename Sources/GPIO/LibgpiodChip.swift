@@ -62,12 +62,20 @@ public final class LibgpiodChip: GPIOChip, Sendable {
         var flags: Int32 = 0
         if activeLow { flags |= Int32(GPIOD_LINE_REQUEST_FLAG_ACTIVE_LOW) }
         if pullUp { flags |= Int32(GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP) }
-        let result = chip.withLock { _ in
-            switch edge {
-            case .rising: gpiod_line_request_rising_edge_events_flags(pointer, consumer, flags)
-            case .falling: gpiod_line_request_falling_edge_events_flags(pointer, consumer, flags)
-            case .both: gpiod_line_request_both_edges_events_flags(pointer, consumer, flags)
+        func request(_ flags: Int32) -> Int32 {
+            chip.withLock { _ in
+                switch edge {
+                case .rising: gpiod_line_request_rising_edge_events_flags(pointer, consumer, flags)
+                case .falling: gpiod_line_request_falling_edge_events_flags(pointer, consumer, flags)
+                case .both: gpiod_line_request_both_edges_events_flags(pointer, consumer, flags)
+                }
             }
+        }
+        var result = request(flags)
+        if result != 0, pullUp, errno == EOPNOTSUPP || errno == EINVAL {
+            // Chips without bias control (and kernels before 5.5) refuse the pull-up flag; the
+            // button then needs its external pull-up resistor, which most boards fit anyway.
+            result = request(flags & ~Int32(GPIOD_LINE_REQUEST_FLAG_BIAS_PULL_UP))
         }
         guard result == 0 else { throw GPIOError(chip: name, line: id.description, call: "gpiod_line_request_events", errno: errno) }
         return LibgpiodLine(chip: self, pointer: pointer, label: "\(name):\(id)")

@@ -47,7 +47,7 @@ public final class SCD4xEmulator: SensirionEmulator, @unchecked Sendable {
         update(context)
         let oneArgument = arguments.count == 1
         // In periodic mode the SCD4x only accepts these (datasheet 3.6); everything else is not acknowledged.
-        if periodic, ![0xEC05, 0xE4B8, 0x3F86, 0xE000, 0xE000].contains(command) { return nil }
+        if periodic, ![0xEC05, 0xE4B8, 0x3F86, 0xE000].contains(command) { return nil }
         switch command {
         case 0x21B1:
             periodic = true

@@ -27,9 +27,11 @@ public final class SensorReadings: Sendable {
                 let key = Key(sensorID: reading.sensorID, metric: reading.metric)
                 var window = state.windows[key] ?? []
                 window.append(reading)
+                // Prune in batches (once a tenth of the retention has expired) so publishing stays O(1) amortised.
                 let cutoff = reading.timestamp.addingTimeInterval(-retention)
-                if let first = window.firstIndex(where: { $0.timestamp >= cutoff }), first > 0 {
-                    window.removeFirst(first)
+                if let oldest = window.first, oldest.timestamp < cutoff.addingTimeInterval(-retention / 10),
+                   let keep = window.firstIndex(where: { $0.timestamp >= cutoff }) {
+                    window.removeFirst(keep)
                 }
                 state.windows[key] = window
             }
@@ -56,7 +58,8 @@ public final class SensorReadings: Sendable {
         }
     }
 
-    /// Readings of `metric` (all sensors) no older than `duration` before the newest one, oldest first.
+    /// Readings of `metric` (all sensors) no older than `duration` before the newest one, oldest first
+    /// (at most `retention` back).
     public func window(metric: Metric, duration: Duration) -> [Reading] {
         state.withLock { state in
             let all = state.windows.filter { $0.key.metric == metric }.flatMap(\.value)

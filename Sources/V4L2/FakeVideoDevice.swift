@@ -161,6 +161,8 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
 
     public var isOpen: Bool { state.withLock { $0.open } }
 
+    public var nodeExists: Bool { state.withLock { $0.present } }
+
     public func open() throws(V4L2Error) {
         try state.withLock { (s) throws(V4L2Error) in
             s.log.append("open")

@@ -20,6 +20,8 @@ public final class LinuxVideoDevice: VideoDeviceIO {
 
     public var isOpen: Bool { fd >= 0 }
 
+    public var nodeExists: Bool { access(path, F_OK) == 0 }
+
     public func open() throws(V4L2Error) {
         guard fd < 0 else { return }
         var raw: Int32
@@ -123,7 +125,8 @@ public final class LinuxVideoDevice: VideoDeviceIO {
     private static func pixelFormat(_ format: v4l2_format) -> PixelFormat {
         PixelFormat(width: Int(format.fmt.pix.width), height: Int(format.fmt.pix.height),
                     pixelFormat: FourCC(rawValue: format.fmt.pix.pixelformat),
-                    bytesPerLine: Int(format.fmt.pix.bytesperline), sizeImage: Int(format.fmt.pix.sizeimage))
+                    bytesPerLine: Int(format.fmt.pix.bytesperline), sizeImage: Int(format.fmt.pix.sizeimage),
+                    colorspace: format.fmt.pix.colorspace, quantization: format.fmt.pix.quantization)
     }
 
     public func requestBuffers(count: Int) throws(V4L2Error) -> Int {

@@ -9,6 +9,8 @@ public protocol VideoDeviceIO: AnyObject {
     var path: String { get }
     /// True between a successful `open()` and `close()`.
     var isOpen: Bool { get }
+    /// True while the device node exists (cheap: no open, so the camera is not woken up).
+    var nodeExists: Bool { get }
 
     /// open(2) with O_RDWR | O_NONBLOCK (DQBUF never blocks; waiting is poll's job).
     func open() throws(V4L2Error)

@@ -118,13 +118,26 @@ public struct PixelFormat: Sendable, Equatable {
     public var bytesPerLine: Int
     /// The largest a frame can be, in bytes.
     public var sizeImage: Int
+    /// `enum v4l2_colorspace` (7 = JPEG).
+    public var colorspace: UInt32
+    /// `enum v4l2_quantization` (0 default, 1 full range, 2 limited range).
+    public var quantization: UInt32
 
-    public init(width: Int, height: Int, pixelFormat: FourCC, bytesPerLine: Int = 0, sizeImage: Int = 0) {
+    public init(width: Int, height: Int, pixelFormat: FourCC, bytesPerLine: Int = 0, sizeImage: Int = 0,
+                colorspace: UInt32 = 0, quantization: UInt32 = 0) {
         self.width = width
         self.height = height
         self.pixelFormat = pixelFormat
         self.bytesPerLine = bytesPerLine
         self.sizeImage = sizeImage
+        self.colorspace = colorspace
+        self.quantization = quantization
+    }
+
+    /// True when Y'CbCr samples use the full 0...255 range. The V4L2 rule: the default for Y'CbCr
+    /// is limited range (Y 16...235), except in the JPEG colorspace.
+    public var isFullRangeYCbCr: Bool {
+        quantization == 1 || (quantization == 0 && colorspace == 7)
     }
 }
 

@@ -14,6 +14,8 @@ public protocol Camera: Actor {
     func close() async
     /// True between a successful `open()` and `close()`.
     var isOpen: Bool { get }
+    /// A cheap presence check between captures (the device node exists), without opening it.
+    var isPresent: Bool { get }
 }
 
 /// How to take one still.

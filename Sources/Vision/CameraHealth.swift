@@ -140,6 +140,17 @@ public struct CameraHealth: Sendable {
         backoff = min(backoff * 2, backoffMax)
     }
 
+    /// The device node disappeared between captures (unplugged, driver unloaded).
+    public mutating func vanished(_ error: CameraError, at now: Duration) {
+        guard state == .ok || state == .degraded else { return }
+        counters.failures += 1
+        lastError = error
+        markUnavailable(at: now)
+    }
+
+    /// True while the camera is usable (ok or degraded).
+    public var isUsable: Bool { state == .ok || state == .degraded }
+
     /// Time passing: returns `camera_offline` once the camera has been unavailable long enough.
     public mutating func tick(at now: Duration) -> [CameraEvent] {
         guard !alarmRaised, let since = unavailableSince, now - since >= offlineAlarmAfter else { return [] }

@@ -16,6 +16,7 @@ public actor UnavailableCamera: Camera {
     }
 
     public var isOpen: Bool { false }
+    public var isPresent: Bool { false }
     public func open() async throws(CameraError) { throw CameraError(kind: .absent, camera: name, detail: reason) }
     public func capture(_ request: StillRequest) async throws(CameraError) -> Still { throw CameraError(kind: .absent, camera: name, detail: reason) }
     public func close() async {}

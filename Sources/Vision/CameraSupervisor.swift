@@ -50,7 +50,9 @@ public struct CameraStatus: Sendable, Equatable {
 /// exit path (error, timeout, cancellation, shutdown).
 public actor CameraSupervisor: Service {
     public nonisolated let name: String
-    private let camera: any Camera
+    /// The supervised camera (e.g. a `SimulatedCamera` the demo injects faults into). Capture
+    /// through the supervisor, not directly, or the LED and the counters are bypassed.
+    public nonisolated let camera: any Camera
     private let request: StillRequest
     private let illumination: (any GPIOLine)?
     private let settle: Duration
@@ -66,6 +68,11 @@ public actor CameraSupervisor: Service {
     private var lastReportedState: CameraState?
     /// How often the run loop retries a closed camera and checks the offline alarm.
     private let maintenanceInterval: Duration
+    /// Close the device after every capture (the default). A closed camera draws no USB bandwidth or
+    /// power, every capture starts from a fresh driver state, and the node is free for
+    /// `remotaird capture` and for a driver reload (a module cannot be unloaded while a file on
+    /// it is open). Presence is watched between captures through the device node.
+    private let releaseBetweenCaptures: Bool
 
     public init(
         camera: any Camera, settings: CameraSettings, backoffMax: Duration = .seconds(30),
@@ -74,6 +81,7 @@ public actor CameraSupervisor: Service {
         events: AsyncStream<CameraEvent>.Continuation? = nil,
         onStateChange: (@Sendable (String, CameraState) async -> Void)? = nil,
         maintenanceInterval: Duration = .seconds(1),
+        releaseBetweenCaptures: Bool = true,
         now: (@Sendable () -> Duration)? = nil,
         logger: Logger = Logger(label: "vision")
     ) {
@@ -89,6 +97,7 @@ public actor CameraSupervisor: Service {
         self.events = events
         self.onStateChange = onStateChange
         self.maintenanceInterval = maintenanceInterval
+        self.releaseBetweenCaptures = releaseBetweenCaptures
         let clock: @Sendable () -> Duration
         if let now {
             clock = now
@@ -125,6 +134,7 @@ public actor CameraSupervisor: Service {
             await Self.race(camera: camera, request: request, limit: request.timeout + .seconds(2))
         }
         let captured = now()
+        if releaseBetweenCaptures { await camera.close() }
         switch outcome {
         case .success(let still):
             health.captured(corruptFrames: still.corruptFrames, at: captured)
@@ -212,10 +222,20 @@ public actor CameraSupervisor: Service {
 
     // MARK: - Maintenance (the run loop)
 
-    /// One maintenance step: reopen a closed camera when its backoff allows, raise the offline alarm.
+    /// One maintenance step: notice a vanished device node, probe an unavailable camera when its
+    /// backoff allows (open, and close again when cameras are released between captures), raise
+    /// the offline alarm.
     public func maintain() async {
-        if !capturing, !(await camera.isOpen), health.mayOpen(at: now()) {
-            _ = await openCamera()
+        if !capturing {
+            if health.isUsable {
+                if !(await camera.isPresent) {
+                    await camera.close()
+                    health.vanished(CameraError(kind: .deviceGone, camera: name, detail: "device node disappeared"), at: now())
+                    await report()
+                }
+            } else if !(await camera.isOpen), health.mayOpen(at: now()) {
+                if await openCamera() == nil, releaseBetweenCaptures { await camera.close() }
+            }
         }
         for event in health.tick(at: now()) { emit(event) }
     }

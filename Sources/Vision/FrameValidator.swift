@@ -103,7 +103,8 @@ public final class FrameValidator {
             guard frame.bytes.count >= expected else { return .failure(.shortRawFrame(got: frame.bytes.count, expected: expected)) }
             do {
                 let jpeg = try encoder.encodeYUYV(frame.bytes, width: frame.format.width, height: frame.format.height,
-                                                  quality: jpegQuality, bytesPerLine: stride)
+                                                  quality: jpegQuality, bytesPerLine: stride,
+                                                  limitedRange: !frame.format.isFullRangeYCbCr)
                 return validateJPEG(jpeg, sourceFormat: "YUYV")
             } catch {
                 return .failure(.undecodable(error))

@@ -41,6 +41,8 @@ public actor SimulatedCamera: Camera {
 
     public var isOpen: Bool { open_ }
 
+    public var isPresent: Bool { goneFor == 0 }
+
     public func inject(_ fault: SimulatedFault) {
         switch fault {
         case .corruptFrame, .truncatedFrame: pendingFrameFaults.append(fault)

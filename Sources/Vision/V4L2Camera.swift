@@ -37,6 +37,8 @@ public actor V4L2Camera: Camera {
 
     public var isOpen: Bool { device.isOpen && format != nil }
 
+    public var isPresent: Bool { device.nodeExists }
+
     /// The negotiated format (nil while closed).
     public var negotiatedFormat: PixelFormat? { format }
 

@@ -72,6 +72,9 @@ import Testing
         let scripted = ScriptedBus(reads: [[0x00], [0x80, 0x00, 0x00, 0x80, 0x00, 0x00, 0x80, 0x00]])
         #expect(await expectSensorError(.implausible) { _ = try await BME280(bus: scripted, clock: clock).measure(calibration: calibration) })
         #expect(scripted.writes == [[0xF2, 0x01], [0xF4, 0x25], [0xF3], [0xF7]])
+        // No CRC on this chip: a corrupted trimming byte is caught by reading the trimming data until two reads agree.
+        bus.inject(.badCRC(count: 1), at: 0x76)
+        #expect(try bme.readCalibration() == Self.calibration)
         bus.inject(.nackBurst(count: 1), at: 0x76)
         #expect(await expectSensorError(.notResponding) { _ = try await bme.measure(calibration: calibration) })
         bus.inject(.gone, at: 0x76)

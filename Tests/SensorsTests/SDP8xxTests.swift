@@ -33,6 +33,9 @@ import Testing
         #expect(measurement.temperature == 24)
         bus.inject(.badCRC(count: 1), at: 0x25)
         #expect(throws: SensorError.self) { try sdp.readMeasurement() }
+        bus.inject(.nackBurst(count: 1), at: 0x25)
+        #expect(throws: SensorError.self) { try sdp.readMeasurement() }
+        #expect(abs(try sdp.readMeasurement().differentialPressure - 87.25) < 1.0 / 60)
         bus.inject(.gone, at: 0x25)
         #expect(throws: SensorError.self) { try sdp.readMeasurement() }
         bus.inject(.back, at: 0x25)

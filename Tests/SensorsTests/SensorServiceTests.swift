@@ -145,6 +145,25 @@ import Testing
         await h.stop()
     }
 
+    @Test func scd4xGetsAmbientPressureFromTheBME280() async throws {
+        var air = AirState()
+        air.pressure = 931.6
+        let h = Harness([Self.device(.bme280), Self.device(.scd4x)], chips: [{ BME280Emulator() }, { SCD4xEmulator() }], air: air)
+        await h.advance(12)
+        #expect(h.status("scd4x")?.state == .ok)
+        #expect(h.bus.withChip(SCD4xEmulator.self, at: 0x62) { $0.ambientPressure } == 932)
+        await h.stop()
+    }
+
+    @Test func chipAtAnotherAddressIsNamed() async throws {
+        let h = Harness([Self.device(.sht4x)], chips: [{ SHT4xEmulator(address: 0x45) }])
+        await h.advance(1)
+        let status = try #require(h.status("sht4x"))
+        #expect(status.state == .faulted)
+        #expect(status.lastError?.contains("answers at 0x45") == true)
+        await h.stop()
+    }
+
     @Test func sensorMissingAtStartIsAbsentAndRetried() async throws {
         let h = Harness([Self.device(.sht4x)], chips: [])
         await h.advance(1)

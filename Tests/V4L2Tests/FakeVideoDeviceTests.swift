@@ -162,3 +162,24 @@ struct FakeVideoDeviceTests {
         #expect(!device.isOpen)
     }
 }
+
+@Suite("V4L2 value types")
+struct VideoTypesTests {
+    @Test func closestFrameSize() {
+        let discrete = FrameSizes.discrete([FrameSize(width: 640, height: 480), FrameSize(width: 1280, height: 720)])
+        #expect(discrete.closest(to: FrameSize(width: 1200, height: 700)) == FrameSize(width: 1280, height: 720))
+        let stepwise = FrameSizes.stepwise(min: FrameSize(width: 16, height: 16), max: FrameSize(width: 1920, height: 1080),
+                                           step: FrameSize(width: 16, height: 8))
+        #expect(stepwise.closest(to: FrameSize(width: 1283, height: 721)) == FrameSize(width: 1280, height: 720))
+        #expect(stepwise.closest(to: FrameSize(width: 4000, height: 3000)) == FrameSize(width: 1920, height: 1080))
+        #expect(FrameSizes.discrete([]).closest(to: FrameSize(width: 1, height: 1)) == nil)
+    }
+
+    @Test func quantizationFollowsTheV4L2Defaults() {
+        // Y'CbCr defaults to limited range, except in the JPEG colorspace (7).
+        #expect(!PixelFormat(width: 2, height: 2, pixelFormat: .yuyv).isFullRangeYCbCr)
+        #expect(PixelFormat(width: 2, height: 2, pixelFormat: .yuyv, colorspace: 7).isFullRangeYCbCr)
+        #expect(PixelFormat(width: 2, height: 2, pixelFormat: .yuyv, colorspace: 8, quantization: 1).isFullRangeYCbCr)
+        #expect(!PixelFormat(width: 2, height: 2, pixelFormat: .yuyv, colorspace: 7, quantization: 2).isFullRangeYCbCr)
+    }
+}

@@ -105,7 +105,8 @@ struct CameraSupervisorTests {
         let rig = try Self.rig(offlineAfter: .seconds(60))
         #expect(try await rig.supervisor.capture().get().jpeg.isEmpty == false)
         rig.fake.unplug()
-        #expect(await rig.supervisor.capture().error?.kind == .deviceGone)
+        // Released between captures: the next capture finds the node gone when it opens it.
+        #expect(await rig.supervisor.capture().error?.kind == .absent)
         #expect(await rig.supervisor.state == .offline)
         #expect(!rig.fake.isOpen)
 
@@ -132,7 +133,8 @@ struct CameraSupervisorTests {
         rig.clock.advance(.seconds(8))
         await rig.supervisor.maintain()
         #expect(await rig.supervisor.state == .ok)
-        #expect(rig.fake.isOpen)
+        // Probed (open, QUERYCAP, format) and released again until the next capture.
+        #expect(!rig.fake.isOpen)
         #expect(try await rig.supervisor.capture().get().camera == "upstream")
         let counters = await rig.supervisor.counters
         #expect(counters.reopens == 1 && counters.captures == 2)
@@ -140,6 +142,23 @@ struct CameraSupervisorTests {
         let events = await Self.collect(rig)
         #expect(events.map(\.name) == ["camera_offline", "camera_recovered"])
         if case .recovered(_, let downtime)? = events.last { #expect(downtime == .seconds(79)) }
+    }
+
+    @Test func cameraIsReleasedBetweenCapturesAndUnplugNoticedWhileIdle() async throws {
+        let rig = try Self.rig()
+        _ = try await rig.supervisor.capture().get()
+        #expect(!rig.fake.isOpen && rig.fake.mappedBufferCount == 0 && rig.fake.allocatedBufferCount == 0)
+        await rig.supervisor.maintain()
+        #expect(await rig.supervisor.state == .ok)
+        rig.fake.unplug()
+        await rig.supervisor.maintain()
+        #expect(await rig.supervisor.state == .offline)
+        #expect(await rig.supervisor.status().lastError?.contains("disappeared") == true)
+        rig.fake.replug()
+        rig.clock.advance(.seconds(1))
+        await rig.supervisor.maintain()
+        #expect(await rig.supervisor.state == .ok)
+        #expect(try await rig.supervisor.capture().get().width == 640)
     }
 
     @Test func ioErrorThenRecoveryWithoutAlarm() async throws {

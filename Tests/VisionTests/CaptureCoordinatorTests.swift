@@ -23,6 +23,7 @@ actor RecordingCamera: Camera {
     }
 
     var isOpen: Bool { true }
+    var isPresent: Bool { true }
     func open() async throws(CameraError) {}
     func close() async {}
     func capture(_ request: StillRequest) async throws(CameraError) -> Still {
@@ -37,7 +38,7 @@ actor RecordingCamera: Camera {
 struct CaptureCoordinatorTests {
     static func settings(_ name: String) -> CameraSettings {
         var settings = CameraSettings(name: name, device: "sim")
-        settings.timeout = .milliseconds(200)
+        settings.timeout = .seconds(2)
         return settings
     }
 
@@ -70,7 +71,7 @@ struct CaptureCoordinatorTests {
         let log = Recorder<String>()
         let names = ["upstream", "downstream"]
         let supervisors = try names.map { name in
-            CameraSupervisor(camera: try RecordingCamera(name: name, log: log, delay: .milliseconds(80)), settings: Self.settings(name))
+            CameraSupervisor(camera: try RecordingCamera(name: name, log: log, delay: .milliseconds(300)), settings: Self.settings(name))
         }
         let counter = Recorder<Int>()
         let coordinator = CaptureCoordinator(supervisors: supervisors, makeCaptureID: {
@@ -78,7 +79,8 @@ struct CaptureCoordinatorTests {
             return "capture-\(counter.all.count)"
         })
         async let first = coordinator.capture()
-        try await Task.sleep(for: .milliseconds(20))
+        // Both cameras of the first capture are running before the other requests arrive.
+        try await waitUntil { log.all.count >= 2 }
         async let joined = coordinator.capture(cameras: ["downstream"])
         async let waiting = coordinator.capture(cameras: ["upstream", "nonexistent"])
         let (a, b, c) = await (first, joined, waiting)

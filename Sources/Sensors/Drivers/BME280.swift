@@ -123,8 +123,18 @@ public struct BME280: Sendable {
         throw SensorError(.deviceFault, "bme280 soft reset: NVM copy did not finish")
     }
 
+    /// Reads the trimming data until two reads agree (at most 3): the BME280 bus protocol has no CRC, and a
+    /// corrupted trimming byte would skew every later value without looking implausible.
     public func readCalibration() throws(SensorError) -> Calibration {
-        try Calibration(block1: read(Register.calibration1, 26, "read calibration"), block2: read(Register.calibration2, 7, "read calibration"))
+        var previous: [UInt8]?
+        for _ in 0..<3 {
+            let bytes = try read(Register.calibration1, 26, "read calibration") + read(Register.calibration2, 7, "read calibration")
+            if bytes == previous {
+                return try Calibration(block1: Array(bytes[0..<26]), block2: Array(bytes[26...]))
+            }
+            previous = bytes
+        }
+        throw SensorError(.malformed, "bme280 read calibration: trimming data differs between reads")
     }
 
     /// Triggers one forced conversion (1x oversampling for T, P, H; filter off) and reads the result.
@@ -143,7 +153,16 @@ public struct BME280: Sendable {
         guard raw.temperature != 0x80000, raw.pressure != 0x80000, raw.humidity != 0x8000 else {
             throw SensorError(.implausible, "bme280 read data: measurement skipped (reset values)")
         }
-        return Self.compensate(raw, calibration)
+        // All-zero registers (an unconfigured register file, a stuck bus) are not a measurement either.
+        guard raw.temperature != 0, raw.pressure != 0 else {
+            throw SensorError(.implausible, "bme280 read data: zero ADC values")
+        }
+        let measurement = Self.compensate(raw, calibration)
+        // Bosch's code clamps out-of-range results to its limits: a clamped value is not a measurement.
+        guard (-3999...8499).contains(measurement.centidegrees), (3_000_001...10_999_999).contains(measurement.centipascal) else {
+            throw SensorError(.implausible, "bme280 read data: compensated values at the sensor's limits")
+        }
+        return measurement
     }
 
     // MARK: - Bosch integer compensation (BME280_driver, 64-bit pressure path; `/` truncates like C).

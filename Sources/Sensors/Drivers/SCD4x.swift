@@ -147,6 +147,13 @@ public struct SCD4x: Sendable {
         try await wire.send(Command.persistSettings, wait: .milliseconds(800), "persist_settings")
     }
 
+    /// Wakes an SCD41 from power-down. The chip does not acknowledge this command, so the write error is
+    /// ignored (datasheet); a chip that is awake ignores it.
+    public func wakeUp() async {
+        try? wire.write(SensirionTransport.frame(command: Command.wakeUp), "wake_up")
+        await wire.clock.sleep(for: .milliseconds(30))
+    }
+
     public func reinit() async throws(SensorError) {
         try await wire.send(Command.reinit, wait: .milliseconds(30), "reinit")
     }

@@ -49,6 +49,16 @@ extension SensorChip {
     }
 }
 
+/// Where else a chip of this type can sit (address pins, part variants), for the "wrong address" diagnosis.
+func alternateAddresses(_ type: SensorType) -> [I2CAddress] {
+    switch type {
+    case .sht4x: return [0x44, 0x45, 0x46]
+    case .bme280: return [0x76, 0x77]
+    case .sdp8xx: return [0x25, 0x26]
+    case .sps30, .scd4x, .sgp41: return []
+    }
+}
+
 func makeChip(_ type: SensorType) -> any SensorChip {
     switch type {
     case .scd4x: return SCD4xChip()
@@ -81,6 +91,8 @@ struct SCD4xChip: SensorChip {
     mutating func start(_ env: ChipEnvironment) async throws(SensorError) -> String? {
         let scd = SCD4x(bus: env.bus, address: env.address, clock: env.clock)
         let retry = RetryPolicy()
+        // An SCD41 left in power-down answers nothing until woken.
+        await scd.wakeUp()
         // A chip left in periodic mode (daemon restart) refuses configuration: stop it first.
         try await retry.retryingTransient(clock: env.clock) { () async throws(SensorError) in try await scd.stopPeriodicMeasurement() }
         let serial = try await retry.retryingTransient(clock: env.clock) { () async throws(SensorError) in try await scd.serialNumber() }
@@ -325,6 +337,11 @@ struct SGP41Chip: SensorChip {
 
     mutating func stop(_ env: ChipEnvironment) async {
         try? await SGP41(bus: env.bus, address: env.address, clock: env.clock).turnHeaterOff()
+        // Save a learned state on the way out too, so a restart within 10 minutes can resume from it.
+        if voc.stateIsMature {
+            let state = voc.state
+            VOCStateFile(env).save(mean: state.mean, std: state.std, at: env.clock.date())
+        }
     }
 }
 

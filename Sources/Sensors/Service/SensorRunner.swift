@@ -66,6 +66,7 @@ final class SensorRunner: Sendable {
         var chip = makeChip(device.type)
         var environment: ChipEnvironment?
         var published = 0
+        var probedAlternates = false
         publish(tracker.status)
         defer { failPendingRequests() }
         while !Task.isCancelled {
@@ -81,7 +82,15 @@ final class SensorRunner: Sendable {
                     tracker.started(serial: serial, at: clock.now())
                     stateLog.report(device.id, state: "started", level: .info, "sensor started", metadata: metadata(tracker.status))
                 } catch {
-                    let next = tracker.startFailed(error)
+                    var next = tracker.startFailed(error)
+                    if tracker.status.state == .absent, !probedAlternates {
+                        probedAlternates = true
+                        if let found = await probeAlternateAddresses() {
+                            let message = "no answer at 0x\(String(device.address, radix: 16)), but a \(device.type.rawValue) answers at 0x\(String(found, radix: 16)): check the configured address"
+                            logger.error("sensor at an unexpected address", metadata: ["sensor": .string(device.id), "found_at": .string("0x" + String(found, radix: 16))])
+                            next = tracker.startFailed(SensorError(.wrongDevice, message))
+                        }
+                    }
                     publish(tracker.status)
                     report(tracker.status, error: error)
                     if case .restart(let delay) = next { await clock.sleep(for: delay) }
@@ -100,7 +109,7 @@ final class SensorRunner: Sendable {
                 case .warming:
                     tracker.sampled(warming: true, at: clock.now())
                 case .values(let values):
-                    if publishValues(values, serial: tracker.status.serial, tracker: &tracker) {
+                    if publishValues(values, serial: tracker.status.serial) {
                         tracker.sampled(warming: false, at: clock.now())
                         published += 1
                     } else {
@@ -128,14 +137,28 @@ final class SensorRunner: Sendable {
         }
     }
 
+    /// Tries the type's other addresses once; returns the first where the chip starts (and stops it again).
+    private func probeAlternateAddresses() async -> I2CAddress? {
+        guard var env = try? makeEnvironment() else { return nil }
+        for address in alternateAddresses(device.type) where address != device.address {
+            env.address = address
+            var probe = makeChip(device.type)
+            if (try? await probe.start(env)) != nil {
+                await probe.stop(env)
+                return address
+            }
+        }
+        return nil
+    }
+
     private func makeEnvironment() throws(SensorError) -> ChipEnvironment {
         let bus: any I2CBus
         do {
             bus = try openBus(device.bus)
         } catch let error as I2CError {
-            throw SensorError(error, during: "open \(device.bus)")
+            throw SensorError(error, during: "cannot open the bus")
         } catch {
-            throw SensorError(.busMissing, "open \(device.bus): \(error)")
+            throw SensorError(.busMissing, "cannot open \(device.bus): \(error)")
         }
         return ChipEnvironment(
             sensorID: device.id, bus: bus, address: device.address, clock: clock, interval: device.interval, readings: readings,
@@ -143,7 +166,7 @@ final class SensorRunner: Sendable {
     }
 
     /// Checks plausibility of every value first (a frame is published whole or not at all), then calibrates.
-    private func publishValues(_ values: [(Metric, Double)], serial: String?, tracker: inout SensorHealthTracker) -> Bool {
+    private func publishValues(_ values: [(Metric, Double)], serial: String?) -> Bool {
         guard values.allSatisfy({ $0.0.plausibleRange.contains($0.1) && $0.1.isFinite }) else {
             let bad = values.filter { !$0.0.plausibleRange.contains($0.1) }.map { "\($0.0.rawValue)=\($0.1)" }.joined(separator: " ")
             logger.debug("implausible values rejected", metadata: ["sensor": .string(device.id), "values": .string(bad)])
@@ -210,8 +233,10 @@ final class SensorRunner: Sendable {
         case .absent, .faulted: level = .error
         }
         var fields = metadata(status)
-        if let error { fields["error"] = .string(error.description) }
-        if let hint = error?.i2c?.hint { fields["hint"] = .string(hint) }
+        if let error {
+            fields["error"] = .string(error.description)
+            fields["last_error"] = nil
+        }
         stateLog.report(device.id, state: status.state.rawValue, level: level, "sensor \(status.state.rawValue)", metadata: fields)
     }
 

@@ -1,0 +1,164 @@
+import Foundation
+import JPEG
+import ONNX
+import Settings
+import Synchronization
+
+/// The classifier's answer for one frame.
+public struct Classification: Sendable, Equatable {
+    /// The label with the highest score.
+    public var label: String
+    /// Probability per label (softmax of the outputs unless the model already ends in Softmax or Sigmoid).
+    public var scores: [String: Double]
+    /// Wall time of the whole path: decode, preprocess, inference.
+    public var milliseconds: Double
+}
+
+/// An ONNX image classifier: loads and checks the model once, then classifies JPEG frames or RGB images.
+///
+/// Thread safety: `Classifier` is `Sendable`; calls are serialised by an internal mutex because one
+/// execution plan (one arena) serves every call. The capture loop calls it from one task at a time, so
+/// the lock is never contended there; a caller wanting parallel inference makes one `Classifier` each.
+public final class Classifier: Sendable {
+    /// Class names in output order.
+    public let labels: [String]
+    /// SHA-256 of the model file, lowercase hex.
+    public let modelSHA256: String
+    /// The model's `metadata_props`.
+    public let metadata: [String: String]
+    /// Labels, normalisation and resize mode in force (model metadata, configuration overrides, defaults).
+    public let modelMetadata: ModelMetadata
+    /// Input tensor shape, NCHW.
+    public let inputShape: [Int]
+    /// Output tensor shape.
+    public let outputShape: [Int]
+    /// Whether scores are the softmax of the outputs (false when the graph ends in Softmax or Sigmoid).
+    public let appliesSoftmax: Bool
+    public let preprocessor: Preprocessor
+
+    private let engine: Mutex<Engine>
+
+    /// Per-classifier mutable state: the plan (arena) and reusable buffers.
+    private final class Engine {
+        let plan: ExecutionPlan
+        var input: [Float]
+        var output: [Float]
+        var decoder: JPEGDecoder?
+
+        init(plan: ExecutionPlan) {
+            self.plan = plan
+            input = [Float](repeating: 0, count: plan.inputCount)
+            output = [Float](repeating: 0, count: plan.outputCount)
+        }
+
+        func run() throws(InferenceError) {
+            try input.withUnsafeBufferPointer { (source) throws(InferenceError) in
+                try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in
+                    try plan.run(input: source, output: target)
+                }
+            }
+        }
+    }
+
+    public convenience init(modelPath: String, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
+        let bytes: Data
+        do {
+            bytes = try Data(contentsOf: URL(fileURLWithPath: modelPath))
+        } catch {
+            throw .model(.unreadable(path: modelPath, reason: (error as NSError).localizedDescription))
+        }
+        try self.init(modelBytes: bytes, settings: settings)
+    }
+
+    public init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
+        let model: ONNXModel
+        do { model = try ONNXModel(bytes: modelBytes) } catch { throw .model(error) }
+        let plan = try ExecutionPlan(model: model, arenaLimit: settings.arenaLimitMB << 20)
+        guard plan.inputShape.count == 4, plan.inputShape[0] == 1, plan.inputShape[1] == 3 else {
+            throw .invalidGraph("input shape \(plan.inputShape) is not 1x3xHxW (NCHW RGB)")
+        }
+        let classes = plan.outputCount
+        guard classes >= 1 else { throw .invalidGraph("output shape \(plan.outputShape) is empty") }
+        modelMetadata = try ModelMetadata(properties: model.metadata, outputCount: classes, settings: settings)
+        labels = modelMetadata.labels
+        metadata = model.metadata
+        modelSHA256 = SHA256.hex(modelBytes)
+        inputShape = plan.inputShape
+        outputShape = plan.outputShape
+        appliesSoftmax = !["Softmax", "Sigmoid"].contains(plan.outputOperator)
+        preprocessor = Preprocessor(width: plan.inputShape[3], height: plan.inputShape[2], mean: modelMetadata.mean,
+                                    std: modelMetadata.std, resize: modelMetadata.resize)
+        engine = Mutex(Engine(plan: plan))
+    }
+
+    /// Decodes a JPEG at the smallest DCT scale that keeps the region at least the input size, then classifies it.
+    public func classify(jpeg: [UInt8], regionOfInterest: NormalizedRect? = nil) throws(InferenceError) -> Classification {
+        let start = ContinuousClock.now
+        return try engine.withLock { (engine) throws(InferenceError) -> Classification in
+            let image: RGBImage
+            do {
+                if engine.decoder == nil { engine.decoder = try JPEGDecoder() }
+                guard let decoder = engine.decoder else { throw InferenceError.image("no JPEG decoder") }
+                let header = try decoder.header(jpeg)
+                let size = preprocessor.decodeSize(imageWidth: header.width, imageHeight: header.height, regionOfInterest: regionOfInterest)
+                image = try decoder.decode(jpeg, atLeastWidth: size.width, atLeastHeight: size.height)
+            } catch let error as JPEGError {
+                throw .image("\(error)")
+            } catch let error as InferenceError {
+                throw error
+            } catch {
+                throw .image("\(error)")
+            }
+            return try classify(engine, image: image, regionOfInterest: regionOfInterest, start: start)
+        }
+    }
+
+    /// Classifies an already decoded RGB image.
+    public func classify(image: RGBImage, regionOfInterest: NormalizedRect? = nil) throws(InferenceError) -> Classification {
+        let start = ContinuousClock.now
+        return try engine.withLock { (engine) throws(InferenceError) -> Classification in
+            try classify(engine, image: image, regionOfInterest: regionOfInterest, start: start)
+        }
+    }
+
+    private func classify(_ engine: Engine, image: RGBImage, regionOfInterest: NormalizedRect?, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
+        try engine.input.withUnsafeMutableBufferPointer { (buffer) throws(InferenceError) in
+            try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: buffer)
+        }
+        try engine.run()
+        let probabilities = appliesSoftmax ? Self.softmax(engine.output) : engine.output.map(Double.init)
+        var scores: [String: Double] = [:]
+        var best = 0
+        for (index, label) in labels.enumerated() {
+            scores[label] = probabilities[index]
+            if probabilities[index] > probabilities[best] { best = index }
+        }
+        let elapsed = ContinuousClock.now - start
+        let milliseconds = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+        return Classification(label: labels[best], scores: scores, milliseconds: milliseconds)
+    }
+
+    /// Runs the model on an exact input tensor (`inputShape`, NCHW float32) and returns the raw output.
+    public func run(input: [Float]) throws(InferenceError) -> (shape: [Int], output: [Float]) {
+        try engine.withLock { (engine) throws(InferenceError) -> (shape: [Int], output: [Float]) in
+            guard input.count == engine.input.count else {
+                throw .inputMismatch("expected \(engine.input.count) values for shape \(inputShape), got \(input.count)")
+            }
+            engine.input = input
+            try engine.run()
+            return (outputShape, engine.output)
+        }
+    }
+
+    /// Per-step wall times of one run on `input` (profiling; see ExecutionPlan.profile).
+    public func profile(input: [Float]) throws(InferenceError) -> [(op: String, milliseconds: Double)] {
+        try engine.withLock { (engine) throws(InferenceError) in try engine.plan.profile(input: input) }
+    }
+
+    static func softmax(_ values: [Float]) -> [Double] {
+        let largest = values.map(Double.init).max() ?? 0
+        let exponentials = values.map { Foundation.exp(Double($0) - largest) }
+        let sum = exponentials.reduce(0, +)
+        return exponentials.map { $0 / sum }
+    }
+}

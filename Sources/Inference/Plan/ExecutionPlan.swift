@@ -1,0 +1,256 @@
+import CInferenceKernels
+import Foundation
+import ONNX
+
+/// A model compiled for execution: nodes in order, shapes checked, every activation placed in one
+/// arena where buffers whose lifetimes do not overlap share memory. Running it allocates nothing:
+/// each step is a kernel closure over fixed pointers made at load.
+///
+/// Not thread-safe: the arena is shared by all runs. Use one plan per thread, or serialise calls
+/// (`Classifier` does).
+public final class ExecutionPlan {
+    /// Shape of the single float32 input (symbolic batch set to 1).
+    public let inputShape: [Int]
+    /// Shape of the first graph output.
+    public let outputShape: [Int]
+    /// Bytes of activation memory, all in one allocation.
+    public let arenaBytes: Int
+    /// Operator of each step, in execution order (for diagnostics and tests).
+    public let stepOperators: [String]
+    /// The op type of the node producing the output (to decide whether softmax is still needed).
+    public let outputOperator: String
+
+    /// A kernel in a struct: reading a closure out of an array directly would re-abstract it,
+    /// which allocates a thunk on every call.
+    private struct Step {
+        let run: Kernel
+    }
+
+    private let steps: [Step]
+    private let arena: UnsafeMutableRawPointer
+    private let constantStorage: [UnsafeMutableRawPointer]
+    private let inputPointer: UnsafeMutablePointer<Float>
+    private let outputPointer: UnsafeMutablePointer<Float>
+    /// Number of input values (stored: computing it in `run` would allocate in debug builds).
+    public let inputCount: Int
+    public let outputCount: Int
+
+    public init(model: ONNXModel, arenaLimit: Int = 64 << 20) throws(InferenceError) {
+        var rewriter = try GraphRewriter(model: model)
+        let nodes = try rewriter.rewrite()
+        let constants = rewriter.constants
+
+        guard model.inputs.count == 1, let graphInput = model.inputs.first else {
+            throw .invalidGraph("expected exactly one input, found \(model.inputs.map(\.name))")
+        }
+        guard graphInput.elementType == .float32 else { throw .invalidGraph("input '\(graphInput.name)' must be float32") }
+        guard let declared = graphInput.shape, !declared.isEmpty else { throw .invalidGraph("input '\(graphInput.name)' has no shape") }
+        var shape: [Int] = []
+        for (axis, dim) in declared.enumerated() {
+            switch (axis, dim) {
+            case (0, nil): shape.append(1)   // symbolic batch
+            case (_, let value?) where value > 0: shape.append(value)
+            default: throw .invalidGraph("input '\(graphInput.name)' dimension \(axis) is \(dim.map(String.init) ?? "symbolic"); a fixed size is needed")
+            }
+        }
+        inputShape = shape
+        inputCount = saturatingProduct(shape)
+        guard let graphOutput = model.outputs.first else { throw .invalidGraph("no outputs") }
+
+        // Lower every node, inferring shapes as we go.
+        var descriptors: [String: TensorDescriptor] = [graphInput.name: TensorDescriptor(type: .float32, shape: shape)]
+        guard saturatingProduct(shape) <= 1 << 26 else { throw .invalidGraph("input has absurd dimensions \(shape)") }
+        for (name, tensor) in constants {
+            guard saturatingProduct(tensor.shape.map { max($0, 1) }) <= 1 << 28 else { throw .invalidGraph("constant '\(name)' has absurd shape \(tensor.shape)") }
+            descriptors[name] = TensorDescriptor(type: tensor.elementType, shape: tensor.shape)
+        }
+        var lowered: [LoweredNode] = []
+        for node in nodes {
+            let inputs = node.inputs.map { $0.isEmpty ? nil : descriptors[$0] }
+            let result = try Lowering(node: node, inputs: inputs, constants: constants).lower()
+            for (index, output) in node.outputs.enumerated() where !output.isEmpty {
+                guard index < result.outputs.count else {
+                    throw .unsupportedAttribute(op: node.opType, node: node.name, attribute: "output \(index)", value: output)
+                }
+                guard saturatingProduct(result.outputs[index].shape.map { max($0, 1) }) <= 1 << 28 else {
+                    throw .invalidNode(op: node.opType, node: node.name, reason: "output shape \(result.outputs[index].shape) is absurd")
+                }
+                descriptors[output] = result.outputs[index]
+            }
+            lowered.append(result)
+        }
+        guard let outputDescriptor = descriptors[graphOutput.name], constants[graphOutput.name] == nil else {
+            throw .invalidGraph("output '\(graphOutput.name)' is not computed")
+        }
+        guard outputDescriptor.type == .float32 else { throw .invalidGraph("output '\(graphOutput.name)' is \(outputDescriptor.type), not float32") }
+        outputShape = outputDescriptor.shape
+        outputCount = outputDescriptor.count
+        stepOperators = zip(nodes, lowered).map { $1.detail.isEmpty ? $0.opType : "\($0.opType) \($1.detail)" }
+        outputOperator = Self.finalOperator(nodes: nodes, output: graphOutput.name)
+
+        // Lifetimes: a value lives from the step that writes it to the last step that reads it.
+        var intervals: [(name: String, bytes: Int, first: Int, last: Int)] = []
+        var position: [String: Int] = [:]
+        func define(_ name: String, bytes: Int, at step: Int) {
+            position[name] = intervals.count
+            intervals.append((name, bytes, step, step))
+        }
+        define(graphInput.name, bytes: descriptors[graphInput.name]!.bytes, at: -1)
+        for (step, node) in nodes.enumerated() {
+            for input in node.inputs where !input.isEmpty {
+                if let index = position[input] { intervals[index].last = step }
+            }
+            for output in node.outputs where !output.isEmpty {
+                define(output, bytes: descriptors[output]!.bytes, at: step)
+            }
+            if lowered[step].scratchBytes > 0 { define("#scratch\(step)", bytes: lowered[step].scratchBytes, at: step) }
+        }
+        for output in model.outputs { if let index = position[output.name] { intervals[index].last = nodes.count } }
+
+        // Greedy placement, largest first, at the lowest offset free during the value's lifetime.
+        var offsets = [Int](repeating: 0, count: intervals.count)
+        var placed: [Int] = []
+        var total = 0
+        for index in intervals.indices.sorted(by: { intervals[$0].bytes > intervals[$1].bytes }) {
+            let value = intervals[index]
+            let size = aligned(max(value.bytes, 1))
+            var candidate = 0
+            let overlapping = placed.filter { intervals[$0].first <= value.last && value.first <= intervals[$0].last }
+                .sorted { offsets[$0] < offsets[$1] }
+            for other in overlapping {
+                if candidate + size <= offsets[other] { break }
+                candidate = max(candidate, offsets[other] + aligned(max(intervals[other].bytes, 1)))
+            }
+            offsets[index] = candidate
+            placed.append(index)
+            total = max(total, candidate + size)
+            guard total <= arenaLimit else { throw .arenaLimit(bytes: total, limit: arenaLimit) }
+        }
+        arenaBytes = total
+        let arena = UnsafeMutableRawPointer.allocate(byteCount: max(total, 64), alignment: 64)
+        arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 64))
+        self.arena = arena
+
+        // Constants read by kernels at run time get fixed copies.
+        var storage: [UnsafeMutableRawPointer] = []
+        var constantPointers: [String: UnsafeMutableRawPointer] = [:]
+        for node in nodes {
+            for input in node.inputs where constantPointers[input] == nil {
+                guard let tensor = constants[input] else { continue }
+                let pointer = Self.copy(tensor)
+                storage.append(pointer)
+                constantPointers[input] = pointer
+            }
+        }
+        constantStorage = storage
+
+        func pointer(_ name: String) -> UnsafeMutableRawPointer? {
+            if let constant = constantPointers[name] { return constant }
+            guard let index = position[name] else { return nil }
+            return arena + offsets[index]
+        }
+        var steps: [Step] = []
+        for (step, node) in nodes.enumerated() {
+            let bindings = Bindings(inputs: node.inputs.map { $0.isEmpty ? nil : pointer($0) },
+                                    outputs: node.outputs.compactMap { $0.isEmpty ? nil : pointer($0) },
+                                    scratch: lowered[step].scratchBytes > 0 ? pointer("#scratch\(step)") : nil)
+            steps.append(Step(run: lowered[step].makeKernel(bindings)))
+        }
+        self.steps = steps
+        inputPointer = pointer(graphInput.name)!.assumingMemoryBound(to: Float.self)
+        outputPointer = pointer(graphOutput.name)!.assumingMemoryBound(to: Float.self)
+    }
+
+    deinit {
+        arena.deallocate()
+        for pointer in constantStorage { pointer.deallocate() }
+    }
+
+    /// Runs the model on `input` (exactly `inputCount` floats, NCHW) and writes `outputCount` floats to `output`.
+    /// Allocates nothing.
+    public func run(input: UnsafeBufferPointer<Float>, output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
+        guard input.count == inputCount, let source = input.baseAddress else {
+            throw .inputMismatch("expected \(inputCount) values for shape \(inputShape), got \(input.count)")
+        }
+        guard output.count == outputCount, let target = output.baseAddress else {
+            throw .inputMismatch("output buffer holds \(output.count) values, the model produces \(outputCount)")
+        }
+        inputPointer.update(from: source, count: inputCount)
+        for index in 0..<steps.count { steps[index].run() }
+        target.update(from: outputPointer, count: outputCount)
+    }
+
+    /// Runs `runs` times and returns each step's fastest wall time in milliseconds, with its operator
+    /// (profiling; the minimum filters out preemption on a busy machine).
+    public func profile(input: [Float], runs: Int = 20) throws(InferenceError) -> [(op: String, milliseconds: Double)] {
+        guard input.count == inputCount else { throw .inputMismatch("expected \(inputCount) values, got \(input.count)") }
+        var best = [Double](repeating: .infinity, count: steps.count)
+        for _ in 0..<max(runs, 1) {
+            input.withUnsafeBufferPointer { source in
+                if let base = source.baseAddress { inputPointer.update(from: base, count: inputCount) }
+            }
+            for index in 0..<steps.count {
+                let start = ContinuousClock.now
+                steps[index].run()
+                let elapsed = ContinuousClock.now - start
+                best[index] = min(best[index], Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            }
+        }
+        return zip(stepOperators, best).map { ($0, $1) }
+    }
+
+    /// Convenience form that allocates the output array.
+    public func run(input: [Float]) throws(InferenceError) -> [Float] {
+        var output = [Float](repeating: 0, count: outputCount)
+        try input.withUnsafeBufferPointer { (source) throws(InferenceError) in
+            try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in
+                try run(input: source, output: target)
+            }
+        }
+        return output
+    }
+
+    /// The float operator that produces the output, looking through QuantizeLinear/DequantizeLinear and
+    /// reshapes (a quantized model ending in Softmax ends in Softmax -> Q -> DQ).
+    static func finalOperator(nodes: [ONNXNode], output: String) -> String {
+        var value = output
+        while let node = nodes.last(where: { $0.outputs.contains(value) }) {
+            guard ["QuantizeLinear", "DequantizeLinear", "Identity", "Flatten", "Reshape", "Squeeze"].contains(node.opType),
+                  let input = node.inputs.first else { return node.opType }
+            value = input
+        }
+        return ""
+    }
+
+    static func copy(_ tensor: ONNXTensor) -> UnsafeMutableRawPointer {
+        let bytes = max(tensor.count * tensor.elementType.byteSize, 1)
+        let pointer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        func store<T>(_ values: [T]) {
+            values.withUnsafeBytes { raw in
+                if let base = raw.baseAddress, raw.count > 0 { pointer.copyMemory(from: base, byteCount: raw.count) }
+            }
+        }
+        switch tensor.values {
+        case .float32(let values): store(values)
+        case .uint8(let values): store(values)
+        case .int8(let values): store(values)
+        case .int32(let values): store(values)
+        case .int64(let values): store(values)
+        }
+        return pointer
+    }
+}
+
+/// Which kernels run: the dot-product fast paths are chosen at run time from the CPU's features.
+public enum CInferenceKernelsInfo {
+    /// True when this CPU runs the dot-product kernels (AVX-512 VNNI on x86-64).
+    public static var fastAvailable: Bool { rk_fast_int8_available() != 0 }
+
+    /// Runs `body` with only the portable kernels (for tests comparing both paths). Not thread-safe:
+    /// the switch is process-wide, so callers serialise.
+    public static func withPortableKernels<T>(_ body: () throws -> T) rethrows -> T {
+        rk_force_portable(1)
+        defer { rk_force_portable(0) }
+        return try body()
+    }
+}
