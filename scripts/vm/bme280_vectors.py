@@ -3,12 +3,12 @@
 
 The VM test preloads i2c-stub (chip_addr=0x76) with this register image and compares what
 `remotaird sensors --json` reports with the values computed here by Bosch's integer compensation
-formulas (BME280 datasheet BST-BME280-DS002, section 4.2.3: 32-bit temperature, 64-bit pressure,
-32-bit humidity), evaluated with C integer semantics (arithmetic shifts, truncating division,
+formulas (BME280 datasheet BST-BME280-DS002, "compensation formulas": 32-bit temperature, 64-bit
+pressure, 32-bit humidity), evaluated with C integer semantics (arithmetic shifts, truncating division,
 int32 wrap-around where the datasheet code uses BME280_S32_t).
 
-Temperature and pressure trimming and raw values are the worked example of Bosch's BMP280
-datasheet (BST-BMP280-DS001, section 3.12: adc_T 519888 -> 25.08 degC, adc_P 415148 -> 100653 Pa);
+Temperature and pressure trimming and raw values are the worked compensation example in Bosch's BMP280
+datasheet (BST-BMP280-DS001: adc_T 519888 -> 25.08 degC, adc_P 415148 -> about 100653 Pa);
 the BME280 shares those formulas and register layout. Bosch publishes no worked humidity example,
 so the humidity trimming is a plausible production part's and the expected value comes from the
 formula alone.
