@@ -124,6 +124,19 @@ check_fatal_streaming_error() {
     else fail "$name" "exit $rc without naming the queue error: $line"; fi
 }
 
+# The classifier on a frame from vivid (the test pattern): the model loads in the VM and labels it.
+check_classify() {
+    local name=camera.classify out file
+    requires "$name" classify "$CAMERAS_CONFIG" "classifier" || return
+    file=$(ls /tmp/cap/cam0/*.jpg 2>/dev/null | head -n 1)
+    [ -n "$file" ] || { fail "$name" "no capture from camera.capture.0 to classify"; return; }
+    out=$(timeout 60 remotaird classify --config "$CAMERAS_CONFIG" --json "$file" 2>&1)
+    local rc=$?
+    echo "  $(first_line "$out")"
+    if [ $rc -eq 0 ] && echo "$out" | grep -qE '"label": *"[a-z_]+"'; then pass "$name" "$(echo "$out" | grep -oE '"label": *"[a-z_]+".*' | head -n 1)"
+    else fail "$name" "exit $rc: $(first_line "$out")"; fi
+}
+
 # --- sensors ------------------------------------------------------------------------------------
 
 # reading SENSOR METRIC: the value from `remotaird sensors --json` output in $sensors_out, one JSON
@@ -289,6 +302,7 @@ run_project_checks() {
     check_dropped_buffers
     check_streamon_error
     check_fatal_streaming_error
+    check_classify
     check_bme280
     check_sensirion_unsupported
     check_absent_sensor
