@@ -6,6 +6,7 @@ import ServiceLifecycle
 import UnixSignals
 import Settings
 import Systemd
+import Uplink
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
@@ -15,6 +16,8 @@ public struct Daemon: Sendable {
     public let configuration: DaemonConfiguration
     public let health = HealthRegistry()
     public let board: Board
+    /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
+    public let outbox = OutboxRuntime()
     private let environment: [String: String]
 
     public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -33,6 +36,11 @@ public struct Daemon: Sendable {
         }
         guard FileManager.default.isWritableFile(atPath: path) else {
             throw DaemonError(component: "state", message: "state directory \(path) is not writable by this user")
+        }
+        do {
+            try outbox.open(stateDirectory: path, settings: configuration.outbox, logger: Logger(label: "outbox"))
+        } catch {
+            throw DaemonError(component: "outbox", message: "\(error)")
         }
     }
 
@@ -55,7 +63,11 @@ public struct Daemon: Sendable {
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
         }
-        return [systemd, boardService, reload]
+        var services: [any Service] = [systemd, boardService, reload]
+        if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
+            services.append(uplink)
+        }
+        return services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.
@@ -73,6 +85,7 @@ public struct Daemon: Sendable {
             "device": .string(configuration.deviceID), "board": .string(configuration.board.rawValue),
             "state_dir": .string(configuration.stateDirectory),
         ])
+        defer { outbox.close() }
         try await group.run()
         logger.notice("stopped")
     }
