@@ -80,7 +80,7 @@ let outboxTargets: [Target] = [
         swiftSettings: swiftSettings
     ),
     // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
-    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", "Journal", log], swiftSettings: swiftSettings),
+    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", log, crypto], swiftSettings: swiftSettings),
 ]
 
 let outboxTestTargets: [Target] = [

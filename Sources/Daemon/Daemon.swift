@@ -9,6 +9,7 @@ import Sensors
 import Settings
 import Systemd
 import Vision
+import Uplink
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
@@ -25,6 +26,8 @@ public struct Daemon: Sendable {
     /// The sensor service (forced recalibration, fan cleaning).
     public let sensorService: SensorService
     private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
+    /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
+    public let outbox = OutboxRuntime()
     private let environment: [String: String]
 
     public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -56,6 +59,11 @@ public struct Daemon: Sendable {
         if case .failure(let error) = sensorCalibration {
             throw DaemonError(component: "calibration", message: error.description)
         }
+        do {
+            try outbox.open(stateDirectory: path, settings: configuration.outbox, logger: Logger(label: "outbox"))
+        } catch {
+            throw DaemonError(component: "outbox", message: "\(error)")
+        }
     }
 
     /// The services in start order.
@@ -84,7 +92,12 @@ public struct Daemon: Sendable {
             logger: Logger(label: "control"), environment: environment
         )
         let cameras = makeCameraSet(logger: logger)
-        return [systemd, boardService, sensorService, reload] + cameras.services + [control]
+        var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
+        if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
+            services.append(uplink)
+        }
+        services.append(control)
+        return services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.
@@ -102,6 +115,7 @@ public struct Daemon: Sendable {
             "device": .string(configuration.deviceID), "board": .string(configuration.board.rawValue),
             "state_dir": .string(configuration.stateDirectory),
         ])
+        defer { outbox.close() }
         try await group.run()
         logger.notice("stopped")
     }
