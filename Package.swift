@@ -97,7 +97,7 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control",
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", crypto,
 ]
 
 // MARK: - Control socket and remotairctl
