@@ -148,12 +148,19 @@ extension Lowering {
             }
             biasValues = values.map { Int32($0) }
         }
-        // |acc| <= |bias| + K * 255 * 128 must stay below 2^31 (proven here, so the kernel needs no checks).
+        // Per output channel, |acc| <= |bias| + 255 * sum|w| must stay below 2^31 (proven here from the actual
+        // weights, so the kernel needs no checks). The dot-product path sums x * w with x unsigned and folds the
+        // zero point into the bias, so it needs twice the weight term. Using the real weights rather than the
+        // worst case matters: onnxruntime's quantizer saturates the bias of dead channels (all-zero weights after
+        // BatchNorm folding give a tiny weight scale) to nearly 2^31.
         let reduction = perChannel
-        let largestBias = Int(biasValues?.map { abs(Int64($0)) }.max() ?? 0)
-        // The dot-product path sums x * w with x unsigned (not minus its zero point) and folds the zero point
-        // into the bias, so it needs twice the headroom.
-        guard largestBias + 2 * reduction * 255 * 128 < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(reduction) terms)") }
+        for channel in 0..<outChannels {
+            let bias = Int64(biasValues?[channel] ?? 0)
+            let weightSum = weights[channel * perChannel..<(channel + 1) * perChannel].reduce(Int64(0)) { $0 + abs(Int64($1)) }
+            guard abs(bias) + 2 * 255 * weightSum < Int64(Int32.max) else {
+                throw fail("accumulator could overflow int32 in output channel \(channel) (\(reduction) terms)")
+            }
+        }
         let multipliers = (0..<outChannels).map { channel in
             inputQuant.scales[0] * weightQuant.scales[weightQuant.channelCount == 1 ? 0 : channel] / outputQuant.scales[0]
         }
