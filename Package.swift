@@ -17,6 +17,12 @@ let lifecycle = Target.Dependency.product(name: "ServiceLifecycle", package: "sw
 let unixSignals = Target.Dependency.product(name: "UnixSignals", package: "swift-service-lifecycle")
 let argumentParser = Target.Dependency.product(name: "ArgumentParser", package: "swift-argument-parser")
 let yams = Target.Dependency.product(name: "Yams", package: "Yams")
+let grdb = Target.Dependency.product(name: "GRDB", package: "GRDB.swift")
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let httpClient = Target.Dependency.product(name: "AsyncHTTPClient", package: "async-http-client")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
+let nioHTTP1 = Target.Dependency.product(name: "NIOHTTP1", package: "swift-nio")
+let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 
 // MARK: - C system libraries and shims
 
@@ -45,30 +51,96 @@ let riskTargets: [Target] = [
     .target(name: "Risk", swiftSettings: swiftSettings),
     .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
     // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
-    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", log], swiftSettings: swiftSettings),
+    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", "Health", log, lifecycle], swiftSettings: swiftSettings),
     .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
+]
+
+// MARK: - Sensors: drivers, gas index algorithm, sensor service; byte-level chip emulators
+
+let sensorTargets: [Target] = [
+    .target(name: "Sensors", dependencies: ["I2C", "Settings", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "SensorEmulators", dependencies: ["I2C", "Sensors"], swiftSettings: swiftSettings),
+    .executableTarget(name: "SensorBench", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", log], swiftSettings: swiftSettings),
+]
+
+let sensorTestTargets: [Target] = [
+    .testTarget(
+        name: "SensorsTests", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", "Health", "TestSupport", log],
+        resources: [.copy("Resources")], swiftSettings: swiftSettings
+    ),
+]
+
+// MARK: - Outbox and uplink: durable queue on SQLite + spool files, SigV4 uploads to S3-compatible storage
+
+let outboxTargets: [Target] = [
+    .target(name: "Outbox", dependencies: ["Syscalls", "Settings", log, grdb, crypto], swiftSettings: swiftSettings),
+    .target(
+        name: "Uplink",
+        dependencies: ["Outbox", "Syscalls", "Settings", "Journal", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
+        swiftSettings: swiftSettings
+    ),
+    // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
+    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", log, crypto], swiftSettings: swiftSettings),
+]
+
+let outboxTestTargets: [Target] = [
+    .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Settings", "TestSupport", grdb, crypto], swiftSettings: swiftSettings),
+    .testTarget(
+        name: "UplinkTests",
+        dependencies: ["Uplink", "Outbox", "Settings", "TestSupport", log, lifecycle, crypto, httpClient, nioCore],
+        exclude: ["Resources"],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 // MARK: - Daemon and executables
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", crypto,
+]
+
+// MARK: - Control socket and remotairctl
+
+let controlTargets: [Target] = [
+    .target(name: "Control", dependencies: ["Settings", "Syscalls", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "ControlClient", dependencies: ["Control", "Syscalls"], swiftSettings: swiftSettings),
+]
+
+let controlTestTargets: [Target] = [
+    .testTarget(
+        name: "ControlTests",
+        dependencies: [
+            "Control", "ControlClient", "Settings", "TestSupport", log, lifecycle, nioCore, nioPosix,
+            .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"),
+        ],
+        exclude: ["Golden"],
+        swiftSettings: swiftSettings
+    ),
 ]
 
 let appTargets: [Target] = [
-    .target(name: "Daemon", dependencies: daemonDependencies, swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Inference", argumentParser, log], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotairctl", dependencies: [argumentParser], swiftSettings: swiftSettings),
+    .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Cameras and illumination
 
 let cameraTargets: [Target] = [
     .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+    .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    // Benchmark: scripts/bench-jpeg builds it in release.
+    .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [
     .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
+    .testTarget(name: "V4L2Tests", dependencies: ["V4L2"], swiftSettings: swiftSettings),
+    .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: swiftSettings),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "GPIO", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Inference (ONNX loading, execution plans, int8 kernels, classifier)
@@ -95,7 +167,7 @@ let testTargets: [Target] = [
     .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
     .testTarget(name: "JournalTests", dependencies: ["Journal", log], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Health", "Syscalls", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
-    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
+    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 let package = Package(
@@ -110,9 +182,14 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
     targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
-        + cameraTargets + cameraTestTargets + inferenceTargets + inferenceTestTargets,
+        + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
+        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets,
     swiftLanguageModes: [.v6]
 )

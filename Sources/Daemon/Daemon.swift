@@ -1,26 +1,48 @@
+import Control
 import Foundation
 import Health
 import Journal
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import Sensors
 import Settings
 import Systemd
+import Vision
+import Uplink
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
 /// Order matters: services start in list order and shut down in reverse, so the systemd service (first)
 /// sends `STOPPING=1` at the start of shutdown and is the last to stop.
 public struct Daemon: Sendable {
+    /// Reported by the control socket's `status` and `version` (remotaird's `--version` says the same).
+    public static let version = "0.1.0"
     public let configuration: DaemonConfiguration
     public let health = HealthRegistry()
     public let board: Board
+    /// Latest sensor readings, rolling windows and sensor states, for the risk engine and the control socket.
+    public let sensors: SensorReadings
+    /// The sensor service (forced recalibration, fan cleaning).
+    public let sensorService: SensorService
+    private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
+    /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
+    public let outbox = OutboxRuntime()
     private let environment: [String: String]
 
     public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.configuration = configuration
         self.board = board
         self.environment = environment
+        let readings = SensorReadings()
+        sensors = readings
+        sensorCalibration = Result { () throws(ConfigurationError) in
+            try SensorCalibration.load(for: configuration)
+        }
+        sensorService = SensorService(
+            settings: configuration.sensors, calibration: (try? sensorCalibration.get()) ?? SensorCalibration.Resolved(),
+            openBus: board.openI2CBus, readings: readings, clock: board.sensorClock, stateDirectory: configuration.stateDirectory,
+            health: health, logReadings: configuration.sensors.logReadings, logger: Logger(label: "sensors"))
     }
 
     /// Prepares durable state before anything runs: the state directory must exist and be writable.
@@ -33,6 +55,14 @@ public struct Daemon: Sendable {
         }
         guard FileManager.default.isWritableFile(atPath: path) else {
             throw DaemonError(component: "state", message: "state directory \(path) is not writable by this user")
+        }
+        if case .failure(let error) = sensorCalibration {
+            throw DaemonError(component: "calibration", message: error.description)
+        }
+        do {
+            try outbox.open(stateDirectory: path, settings: configuration.outbox, logger: Logger(label: "outbox"))
+        } catch {
+            throw DaemonError(component: "outbox", message: "\(error)")
         }
     }
 
@@ -55,7 +85,19 @@ public struct Daemon: Sendable {
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
         }
-        return [systemd, boardService, reload]
+        let control = ControlServer(
+            settings: configuration.control,
+            socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
+            backend: DaemonControlBackend(configuration: configuration, health: health, version: Self.version),
+            logger: Logger(label: "control"), environment: environment
+        )
+        let cameras = makeCameraSet(logger: logger)
+        var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
+        if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
+            services.append(uplink)
+        }
+        services.append(control)
+        return services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.
@@ -73,6 +115,7 @@ public struct Daemon: Sendable {
             "device": .string(configuration.deviceID), "board": .string(configuration.board.rawValue),
             "state_dir": .string(configuration.stateDirectory),
         ])
+        defer { outbox.close() }
         try await group.run()
         logger.notice("stopped")
     }

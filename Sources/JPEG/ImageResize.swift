@@ -38,24 +38,27 @@ public enum ImageResize {
 
         // Horizontal pass: every source row to `width` columns, in Float.
         let rowLength = width * 3
+        let sourceRowLength = image.width * 3
         var horizontal = [Float](repeating: 0, count: image.height * rowLength)
         image.pixels.withUnsafeBufferPointer { source in
             horizontal.withUnsafeMutableBufferPointer { out in
-                for row in 0..<image.height {
-                    let sourceRow = row * image.width * 3
-                    let outRow = row * rowLength
-                    for column in 0..<width {
-                        var r: Float = 0, g: Float = 0, b: Float = 0
-                        for tap in columns.range(column) {
-                            let pixel = sourceRow + columns.indices[tap] * 3
-                            let weight = columns.weights[tap]
-                            r += Float(source[pixel]) * weight
-                            g += Float(source[pixel + 1]) * weight
-                            b += Float(source[pixel + 2]) * weight
+                columns.withPointers { starts, indices, weights in
+                    for row in 0..<image.height {
+                        let sourceRow = source.baseAddress! + row * sourceRowLength
+                        let outRow = out.baseAddress! + row * rowLength
+                        for column in 0..<width {
+                            var r: Float = 0, g: Float = 0, b: Float = 0
+                            for tap in starts[column]..<starts[column + 1] {
+                                let pixel = sourceRow + indices[tap] * 3
+                                let weight = weights[tap]
+                                r += Float(pixel[0]) * weight
+                                g += Float(pixel[1]) * weight
+                                b += Float(pixel[2]) * weight
+                            }
+                            outRow[column * 3] = r
+                            outRow[column * 3 + 1] = g
+                            outRow[column * 3 + 2] = b
                         }
-                        out[outRow + column * 3] = r
-                        out[outRow + column * 3 + 1] = g
-                        out[outRow + column * 3 + 2] = b
                     }
                 }
             }
@@ -67,16 +70,18 @@ public enum ImageResize {
         horizontal.withUnsafeBufferPointer { source in
             pixels.withUnsafeMutableBufferPointer { out in
                 accumulator.withUnsafeMutableBufferPointer { sum in
-                    for row in 0..<height {
-                        for index in 0..<rowLength { sum[index] = 0 }
-                        for tap in rows.range(row) {
-                            let sourceRow = rows.indices[tap] * rowLength
-                            let weight = rows.weights[tap]
-                            for index in 0..<rowLength { sum[index] += source[sourceRow + index] * weight }
-                        }
-                        let outRow = row * rowLength
-                        for index in 0..<rowLength {
-                            out[outRow + index] = UInt8(min(255, max(0, sum[index] + 0.5)))
+                    rows.withPointers { starts, indices, weights in
+                        for row in 0..<height {
+                            for index in 0..<rowLength { sum[index] = 0 }
+                            for tap in starts[row]..<starts[row + 1] {
+                                let sourceRow = source.baseAddress! + indices[tap] * rowLength
+                                let weight = weights[tap]
+                                for index in 0..<rowLength { sum[index] += sourceRow[index] * weight }
+                            }
+                            let outRow = out.baseAddress! + row * rowLength
+                            for index in 0..<rowLength {
+                                outRow[index] = UInt8(min(255, max(0, sum[index] + 0.5)))
+                            }
                         }
                     }
                 }
@@ -136,5 +141,14 @@ private struct AxisWeights {
         starts.append(indices.count)
     }
 
-    func range(_ index: Int) -> Range<Int> { starts[index]..<starts[index + 1] }
+    /// Unchecked access for the inner loops (indices were built in range above).
+    func withPointers<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Float>) -> R) -> R {
+        starts.withUnsafeBufferPointer { starts in
+            indices.withUnsafeBufferPointer { indices in
+                weights.withUnsafeBufferPointer { weights in
+                    body(starts.baseAddress!, indices.baseAddress!, weights.baseAddress!)
+                }
+            }
+        }
+    }
 }

@@ -49,15 +49,24 @@ public final class JPEGEncoder {
 
     /// Encodes a packed YUYV (YUY2, 4:2:2) frame as a 4:2:2 JPEG without going through RGB:
     /// the samples are only rearranged into planes, so no colour conversion is lost.
-    /// `bytesPerLine` is the driver's stride (0 = `width * 2`).
-    public func encodeYUYV(_ yuyv: [UInt8], width: Int, height: Int, quality: Int, bytesPerLine: Int = 0) throws(JPEGError) -> [UInt8] {
+    /// `bytesPerLine` is the driver's stride (0 = `width * 2`). `limitedRange`: the samples use
+    /// video range (Y 16...235, C 16...240, the V4L2 default for YUYV) and are expanded to the full
+    /// range JPEG (JFIF) expects, so black is black rather than dark grey.
+    public func encodeYUYV(_ yuyv: [UInt8], width: Int, height: Int, quality: Int, bytesPerLine: Int = 0, limitedRange: Bool = false) throws(JPEGError) -> [UInt8] {
         try withBytes(yuyv) { (buffer) throws(JPEGError) in
-            try encodeYUYV(buffer, width: width, height: height, quality: quality, bytesPerLine: bytesPerLine)
+            try encodeYUYV(buffer, width: width, height: height, quality: quality, bytesPerLine: bytesPerLine, limitedRange: limitedRange)
         }
     }
 
+    /// Limited-to-full range tables: Y' = (Y - 16) * 255 / 219, C' = (C - 128) * 255 / 224 + 128.
+    private static let lumaExpansion: [UInt8] = (0..<256).map { UInt8(clamping: (($0 - 16) * 255 + 109) / 219) }
+    private static let chromaExpansion: [UInt8] = (0..<256).map { value in
+        let scaled = Double(value - 128) * 255 / 224 + 128
+        return UInt8(clamping: Int(scaled.rounded()))
+    }
+
     /// As `encodeYUYV(_:width:height:quality:bytesPerLine:)`, straight from a (mmap'ed) buffer.
-    public func encodeYUYV(_ yuyv: UnsafeRawBufferPointer, width: Int, height: Int, quality: Int, bytesPerLine: Int = 0) throws(JPEGError) -> [UInt8] {
+    public func encodeYUYV(_ yuyv: UnsafeRawBufferPointer, width: Int, height: Int, quality: Int, bytesPerLine: Int = 0, limitedRange: Bool = false) throws(JPEGError) -> [UInt8] {
         let call = "tjCompressFromYUV"
         let stride = bytesPerLine == 0 ? width * 2 : bytesPerLine
         guard width > 0, height > 0, width % 2 == 0 else {
@@ -73,6 +82,9 @@ public final class JPEGEncoder {
         if planar.count != planeSize + 2 * chromaSize {
             planar = [UInt8](repeating: 0, count: planeSize + 2 * chromaSize)
         }
+        let identity = (0..<256).map { UInt8($0) }
+        let luma = limitedRange ? Self.lumaExpansion : identity
+        let chroma = limitedRange ? Self.chromaExpansion : identity
         planar.withUnsafeMutableBufferPointer { out in
             for row in 0..<height {
                 let source = row * stride
@@ -80,10 +92,10 @@ public final class JPEGEncoder {
                 let cRow = planeSize + row * chromaWidth
                 for pair in 0..<chromaWidth {
                     let offset = source + pair * 4
-                    out[yRow + pair * 2] = yuyv[offset]
-                    out[cRow + pair] = yuyv[offset + 1]
-                    out[yRow + pair * 2 + 1] = yuyv[offset + 2]
-                    out[cRow + chromaSize + pair] = yuyv[offset + 3]
+                    out[yRow + pair * 2] = luma[Int(yuyv[offset])]
+                    out[cRow + pair] = chroma[Int(yuyv[offset + 1])]
+                    out[yRow + pair * 2 + 1] = luma[Int(yuyv[offset + 2])]
+                    out[cRow + chromaSize + pair] = chroma[Int(yuyv[offset + 3])]
                 }
             }
         }

@@ -13,7 +13,7 @@ struct Remotaird: AsyncParsableCommand {
         commandName: "remotaird",
         abstract: "Remotair duct monitor: air-quality sensors, duct cameras, on-device classifier, alarm uplink.",
         version: RemotairVersion.string,
-        subcommands: [Run.self, CheckConfig.self, Classify.self, Infer.self],
+        subcommands: [Run.self, CheckConfig.self, SensorsCommand.self, Capture.self, Classify.self, Infer.self],
         defaultSubcommand: Run.self
     )
 }
@@ -95,6 +95,11 @@ struct CheckConfig: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try options.load()
+        do {
+            _ = try SensorCalibration.load(for: configuration)
+        } catch {
+            throw failure("\(error)")
+        }
         print("\(configuration.file): ok (device \(configuration.deviceID), board \(configuration.board.rawValue))")
     }
 }

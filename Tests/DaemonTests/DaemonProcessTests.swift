@@ -11,7 +11,7 @@ struct DaemonProcessTests {
     func simulatedRunStopsOnSigterm() async throws {
         let state = try TemporaryDirectory("remotaird-run")
         defer { state.remove() }
-        let config = try state.write("r.yaml", "device_id: test-board\nboard: hardware\n")
+        let config = try state.write("r.yaml", "device_id: test-board\nboard: hardware\nruntime_dir: \(state.file("run"))\n")
         let child = ChildProcess(remotaird, ["run", "--simulate", "--config", config, "--state-dir", state.file("state")],
                                  environment: ["PATH": "/usr/bin:/bin"])
         try child.start()

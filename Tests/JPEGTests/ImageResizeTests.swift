@@ -39,3 +39,20 @@ struct ImageResizeTests {
         #expect(ImageResize.crop(image, to: NormalizedRect(x: 0.8, y: 0, width: 0.5, height: 1)) == image)
     }
 }
+
+@Suite("Model input preprocessing")
+struct ModelInputTests {
+    @Test func regionIsDecodedAtAScaleThatStillCoversTheTarget() throws {
+        let jpeg = try JPEGEncoder().encode(TestImages.scene(width: 1280, height: 720), quality: 85)
+        let decoder = try JPEGDecoder()
+        let whole = try decoder.decode(jpeg, region: .full, width: 224, height: 224)
+        #expect(whole.width == 224 && whole.height == 224)
+        // The right half of the frame needs 448 decoded columns: 3/8 (480 wide) is the smallest scale.
+        #expect(decoder.scalingFactor(forWidth: 1280, height: 720, atLeastWidth: 448, atLeastHeight: 224) == .init(numerator: 3, denominator: 8))
+        let half = try decoder.decode(jpeg, region: NormalizedRect(x: 0.5, y: 0, width: 0.5, height: 1), width: 224, height: 224)
+        #expect(half.width == 224 && half.height == 224)
+        // Same pixels as cropping and resizing a full decode, within JPEG scaling differences.
+        let reference = ImageResize.cropAndResize(try decoder.decode(jpeg), region: NormalizedRect(x: 0.5, y: 0, width: 0.5, height: 1), width: 224, height: 224)
+        #expect(TestImages.meanAbsoluteDifference(half, reference) < 4)
+    }
+}

@@ -124,6 +124,21 @@ struct JPEGCodecTests {
         #expect(right >= 250)
     }
 
+    @Test func limitedRangeYUYVIsExpandedToFullRange() throws {
+        // Video-range black (Y 16) and white (Y 235) with neutral chroma become 0 and 255.
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        var yuyv = [UInt8]()
+        for _ in 0..<16 {
+            for pair in 0..<16 { yuyv += pair < 8 ? [16, 128, 16, 128] : [235, 128, 235, 128] }
+        }
+        let full = try decoder.decode(try encoder.encodeYUYV(yuyv, width: 32, height: 16, quality: 95, limitedRange: true))
+        #expect(full.pixels[(8 * 32 + 2) * 3] <= 3)
+        #expect(full.pixels[(8 * 32 + 29) * 3] >= 252)
+        let asIs = try decoder.decode(try encoder.encodeYUYV(yuyv, width: 32, height: 16, quality: 95))
+        #expect(abs(Int(asIs.pixels[(8 * 32 + 2) * 3]) - 16) <= 3)
+    }
+
     @Test func yuyvWithDriverStridePadding() throws {
         let encoder = try JPEGEncoder()
         let decoder = try JPEGDecoder()

@@ -23,7 +23,7 @@ final class NotifySocket {
         }
         guard result == 0 else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         // Receives must not hang a failing test forever.
-        var timeout = timeval(tv_sec: 2, tv_usec: 0)
+        var timeout = timeval(tv_sec: 20, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 

@@ -188,7 +188,7 @@ def score_remotaird(binary: Path, model_path: Path, images: Sequence[Path], labe
 
 # ---- report ------------------------------------------------------------------
 
-def _pct(x: float) -> str:
+def _fmt(x: float) -> str:
     return f"{x:.3f}"
 
 
@@ -213,16 +213,16 @@ def render_markdown(report: dict[str, Any]) -> str:
         lines += [
             f"## {title} (evaluated with {ev['evaluated_with']})",
             "",
-            f"Overall: F1 {_pct(ev['overall']['f1'])}, precision {_pct(ev['overall']['precision'])}, "
-            f"recall {_pct(ev['overall']['recall'])}, accuracy {_pct(ev['accuracy'])} (argmax)",
+            f"Overall: F1 {_fmt(ev['overall']['f1'])}, precision {_fmt(ev['overall']['precision'])}, "
+            f"recall {_fmt(ev['overall']['recall'])}, accuracy {_fmt(ev['accuracy'])} (argmax)",
             "",
             "| Label | F1 score | Test images | Precision | Recall | Assumed threshold |",
             "|---|---:|---:|---:|---:|---:|",
         ]
         for lb in labels:
             m = ev["per_label"][lb]
-            lines.append(f"| {lb} | {_pct(m['f1'])} | {m['test_images']} | {_pct(m['precision'])} | "
-                         f"{_pct(m['recall'])} | {_pct(m['assumed_threshold'])} |")
+            lines.append(f"| {lb} | {_fmt(m['f1'])} | {m['test_images']} | {_fmt(m['precision'])} | "
+                         f"{_fmt(m['recall'])} | {_fmt(m['assumed_threshold'])} |")
         lines += ["", "Confusion matrix (rows: true label, columns: predicted, argmax):", "",
                   "| true \\ predicted | " + " | ".join(labels) + " |",
                   "|---|" + "---:|" * len(labels)]

@@ -38,6 +38,29 @@ def export_float(model, path: Path, size: int) -> None:
         opset_version=OPSET, do_constant_folding=True, dynamo=False,
         dynamic_axes={"input": {0: "batch"}, "logits": {0: "batch"}},
     )
+    import onnx
+
+    m = onnx.load(str(path))
+    constants_to_initializers(m)
+    onnx.save(m, str(path))
+
+
+def constants_to_initializers(model) -> None:
+    """Constant nodes (e.g. ReLU6's Clip bounds) become initializers: the daemon has no Constant op."""
+    from onnx import TensorProto
+
+    keep = []
+    for node in model.graph.node:
+        attrs = {a.name: a for a in node.attribute}
+        if node.op_type == "Constant" and set(attrs) == {"value"}:
+            tensor = TensorProto()
+            tensor.CopyFrom(attrs["value"].t)
+            tensor.name = node.output[0]
+            model.graph.initializer.append(tensor)
+        else:
+            keep.append(node)
+    del model.graph.node[:]
+    model.graph.node.extend(keep)
 
 
 def check_graph(path: Path) -> None:

@@ -140,7 +140,8 @@ def _dust(sc: Scene, g: dict, albedo: np.ndarray, spec: np.ndarray, density: flo
     # Fluff gathers where it is thick already: clumps push coverage past 1.
     cover = cover * (0.7 + 0.9 * clumps * clumps) * (0.85 + 0.3 * fine)
     cover = np.clip(cover, 0, 1)[..., None].astype(np.float32)
-    lum = rng.uniform(0.3, 0.6) * (0.35 + 1.3 * clumps * clumps + 0.35 * fine)
+    # Settled dust is matte and lighter than the dim floor metal it covers.
+    lum = rng.uniform(0.5, 0.8) * (0.45 + 1.2 * clumps * clumps + 0.35 * fine)
     colour = lum[..., None] * np.array([1.0, 0.87 + rng.uniform(-0.03, 0.03), 0.68 + rng.uniform(-0.08, 0.08)],
                                        np.float32)
     albedo *= 1 - cover
@@ -187,7 +188,7 @@ def _marks(sc: Scene, g: dict, img: Image.Image, severity: float) -> None:
             shade = int(rng.integers(20, 70))
             d.ellipse([x + ox - r, y + oy - r, x + ox + r, y + oy + r],
                       fill=(shade, shade + int(rng.integers(5, 25)), shade, int(rng.integers(150, 230))))
-    for _ in range(int(rng.integers(0, 2 + 10 * severity))):  # debris on the floor
+    for _ in range(int(rng.integers(round(3 * severity), 2 + 10 * severity))):  # debris on the floor
         z = rng.uniform(1.0, 10)
         x, y = _project(g, FLOOR, rng.uniform(-0.9, 0.9), z)
         r = f * rng.uniform(0.03, 0.15) / z
@@ -197,7 +198,7 @@ def _marks(sc: Scene, g: dict, img: Image.Image, severity: float) -> None:
         pts = [(x + rr * np.cos(a), y + 0.5 * rr * np.sin(a)) for a, rr in zip(ang, rad)]
         shade = int(rng.integers(30, 110))
         d.polygon(pts, fill=(shade, int(shade * 0.85), int(shade * 0.7), 255))
-    for _ in range(int(rng.integers(0, 2 + 25 * severity))):  # fibres and lint
+    for _ in range(int(rng.integers(round(5 * severity), 2 + 25 * severity))):  # fibres and lint
         z = rng.uniform(0.8, 6)
         x, y = _project(g, FLOOR, rng.uniform(-0.9, 0.9), z)
         length = f * rng.uniform(0.1, 0.5) / z
@@ -249,7 +250,8 @@ def render(seed: int, kind: str, index: int, size: tuple[int, int]) -> bytes:
     albedo, spec = _metal_albedo(sc, g)
     # Hard cases are split between clean and dirty ducts underneath.
     dirty = kind == "dirty" or (kind in HARD_KINDS and rng.random() < 0.5)
-    density = rng.uniform(0.3, 1.0) if dirty else rng.uniform(0.0, 0.06)
+    # A gap between the classes: "dirty" means visibly dirty, as labellers judge it.
+    density = rng.uniform(0.45, 1.0) if dirty else rng.uniform(0.0, 0.06)
     _dust(sc, g, albedo, spec, density)
     img = Image.fromarray((np.clip(albedo, 0, 1) * 255).astype(np.uint8)).convert("RGBA")
     _marks(sc, g, img, severity=density if dirty else 0.0)

@@ -1,0 +1,156 @@
+import Foundation
+import Logging
+
+/// Turns a parsed request into a response line: checks the command and its arguments, calls the
+/// backend, logs state-changing commands with the peer's credentials and audits manual captures.
+public struct ControlDispatcher: Sendable {
+    let backend: any ControlBackend
+    let allowCO2Calibration: Bool
+    let logger: Logger
+    let captureGate = CaptureGate()
+
+    /// The reference range the SCD4x accepts for forced recalibration (outdoor air is about 420 ppm).
+    public static let calibrationRange = 400...2000
+
+    public init(backend: any ControlBackend, allowCO2Calibration: Bool, logger: Logger) {
+        self.backend = backend
+        self.allowCO2Calibration = allowCO2Calibration
+        self.logger = logger
+    }
+
+    /// Answers one request; never throws, every failure is a named error in the response.
+    public func respond(to request: ControlRequest, from peer: PeerCredentials) async -> [UInt8] {
+        guard let command = ControlCommand(rawValue: request.cmd) else {
+            let known = ControlCommand.allCases.map(\.rawValue).joined(separator: ", ")
+            return ResponseLine.failure(id: request.id, ControlError(.unknownCommand, "unknown command '\(Self.clip(request.cmd))'; known: \(known)"))
+        }
+        if command.changesState {
+            logger.notice("\(command.rawValue) requested", metadata: Self.metadata(peer, id: request.id))
+        }
+        do {
+            return try await run(command, request, peer)
+        } catch {
+            if command.changesState {
+                logger.warning("\(command.rawValue) failed", metadata: Self.metadata(peer, id: request.id).merging([
+                    "code": .string(error.code.rawValue), "error": .string(error.message),
+                ]) { $1 })
+            }
+            return ResponseLine.failure(id: request.id, error)
+        }
+    }
+
+    private func run(_ command: ControlCommand, _ request: ControlRequest, _ peer: PeerCredentials) async throws(ControlError) -> [UInt8] {
+        let id = request.id
+        switch command {
+        case .status: return ResponseLine.success(id: id, try await backend.status())
+        case .sensors: return ResponseLine.success(id: id, try await backend.sensors())
+        case .alarms: return ResponseLine.success(id: id, try await backend.alarms())
+        case .outbox: return ResponseLine.success(id: id, try await backend.outbox())
+        case .outboxFlush: return ResponseLine.success(id: id, try await backend.outboxFlush())
+        case .reload: return ResponseLine.success(id: id, try await backend.reload())
+        case .version: return ResponseLine.success(id: id, try await backend.version())
+        case .capture:
+            let arguments = try Self.captureArguments(request.args)
+            return ResponseLine.success(id: id, try await capture(arguments, peer: peer))
+        case .calibrateCO2:
+            guard allowCO2Calibration else {
+                throw ControlError(.notAllowed, "CO2 calibration is disabled; set control.allow_co2_calibration: true to allow it")
+            }
+            let ppm = try Self.ppmArgument(request.args)
+            let result = try await backend.calibrateCO2(ppm: ppm)
+            logger.notice("co2 calibrated", metadata: Self.metadata(peer, id: id).merging([
+                "reference_ppm": .stringConvertible(ppm), "correction_ppm": .stringConvertible(result.correctionPPM),
+            ]) { $1 })
+            return ResponseLine.success(id: id, result)
+        }
+    }
+
+    /// Runs a manual capture behind the gate and writes the audit line: who, when, what came out.
+    private func capture(_ request: CaptureRequest, peer: PeerCredentials) async throws(ControlError) -> CaptureResult {
+        let backend = self.backend
+        let started = Date()
+        var audit = Self.metadata(peer, id: nil)
+        audit["at"] = .string(started.formatted(.iso8601))
+        audit["camera"] = .string(request.camera ?? "all")
+        audit["upload"] = .stringConvertible(request.upload)
+        if let note = request.note { audit["note"] = .string(note) }
+        do {
+            let result = try await captureGate.run { () async throws(ControlError) -> CaptureResult in
+                try await backend.capture(camera: request.camera, upload: request.upload, note: request.note)
+            }
+            audit["result"] = .string(result.cameras.map { camera in
+                "\(camera.name):\(camera.label ?? camera.error?.code.rawValue ?? "none")"
+            }.joined(separator: ","))
+            audit["snapshots"] = .string(result.cameras.compactMap(\.snapshotID).joined(separator: ","))
+            logger.notice("audit: manual capture", metadata: audit)
+            return result
+        } catch {
+            audit["result"] = .string("error:\(error.code.rawValue)")
+            logger.notice("audit: manual capture", metadata: audit)
+            throw error
+        }
+    }
+
+    // MARK: - Argument validation
+
+    static func captureArguments(_ args: [String: JSONValue]) throws(ControlError) -> CaptureRequest {
+        var request = CaptureRequest()
+        switch args["camera"] {
+        case nil, .null?:
+            break
+        case .string(let name)?:
+            guard !name.isEmpty, name.count <= 64 else {
+                throw ControlError(.badRequest, "args.camera must be a camera name of 1 to 64 characters, or \"all\"")
+            }
+            request.camera = name == "all" ? nil : name
+        case let other?:
+            throw ControlError(.badRequest, "args.camera must be a string, not \(other.typeName)")
+        }
+        switch args["upload"] {
+        case nil, .null?:
+            break
+        case .bool(let upload)?:
+            request.upload = upload
+        case let other?:
+            throw ControlError(.badRequest, "args.upload must be true or false, not \(other.typeName)")
+        }
+        switch args["note"] {
+        case nil, .null?:
+            break
+        case .string(let note)?:
+            guard note.count <= CaptureRequest.maxNoteLength else {
+                throw ControlError(.badRequest, "args.note is \(note.count) characters; at most \(CaptureRequest.maxNoteLength) are kept")
+            }
+            request.note = note.isEmpty ? nil : note
+        case let other?:
+            throw ControlError(.badRequest, "args.note must be a string, not \(other.typeName)")
+        }
+        return request
+    }
+
+    static func ppmArgument(_ args: [String: JSONValue]) throws(ControlError) -> Int {
+        guard let value = args["ppm"] else {
+            throw ControlError(.badRequest, "args.ppm is required: the reference CO2 concentration in ppm")
+        }
+        guard let ppm = value.integer else {
+            throw ControlError(.badRequest, "args.ppm must be an integer, not \(value.typeName)")
+        }
+        guard calibrationRange.contains(ppm) else {
+            throw ControlError(.badRequest, "args.ppm \(ppm) is outside \(calibrationRange.lowerBound)...\(calibrationRange.upperBound)")
+        }
+        return ppm
+    }
+
+    static func metadata(_ peer: PeerCredentials, id: Int?) -> Logger.Metadata {
+        var metadata: Logger.Metadata = [
+            "uid": .stringConvertible(peer.uid), "gid": .stringConvertible(peer.gid), "pid": .stringConvertible(peer.pid),
+        ]
+        if let id { metadata["request"] = .stringConvertible(id) }
+        return metadata
+    }
+
+    /// Keeps an echoed client string short in error messages.
+    static func clip(_ text: String) -> String {
+        text.count <= 40 ? text : String(text.prefix(40)) + "..."
+    }
+}

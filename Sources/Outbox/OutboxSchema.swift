@@ -1,0 +1,37 @@
+import GRDB
+
+/// The outbox database's migrations. Append new ones (the alarm-state table arrives this way); never edit a shipped one.
+enum OutboxSchema {
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-items") { db in
+            try db.execute(sql: """
+                CREATE TABLE item (
+                    id TEXT PRIMARY KEY NOT NULL,      -- UUIDv7, part of the object key
+                    kind TEXT NOT NULL,                -- alarm, snapshot, sample, status
+                    priority TEXT NOT NULL,            -- periodic or alarm
+                    rank INTEGER NOT NULL,             -- eviction and upload rank (ItemRank)
+                    createdAt INTEGER NOT NULL,        -- capture time, Unix ms
+                    enqueuedAt INTEGER NOT NULL,
+                    state TEXT NOT NULL,               -- queued or lost
+                    bytes INTEGER NOT NULL,            -- all blobs together
+                    jsonSize INTEGER NOT NULL,
+                    jsonSHA256 TEXT NOT NULL,
+                    jsonMD5 TEXT NOT NULL,
+                    jpegSize INTEGER,
+                    jpegSHA256 TEXT,
+                    jpegMD5 TEXT,
+                    attempts INTEGER NOT NULL DEFAULT 0,
+                    nextAttemptAt INTEGER NOT NULL DEFAULT 0,
+                    lastError TEXT,
+                    lostReason TEXT
+                );
+                CREATE INDEX item_order ON item (state, rank, createdAt);
+                CREATE INDEX item_usage ON item (state, bytes);
+                CREATE TABLE counter (name TEXT PRIMARY KEY NOT NULL, value INTEGER NOT NULL);
+                CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+                """)
+        }
+        return migrator
+    }
+}

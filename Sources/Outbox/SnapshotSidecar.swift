@@ -1,0 +1,127 @@
+import Foundation
+import Settings
+
+/// The JSON stored next to a snapshot's or sample's JPEG: what was seen, by which model, and a SageMaker Ground Truth
+/// image-classification manifest line pointing at the JPEG's own object, which the toolchain's `build-manifest`
+/// copies as is into a manifest that Ground Truth or Rekognition Custom Labels imports.
+public struct SnapshotSidecar: Sendable, Equatable, Codable {
+    public var itemID: ItemID
+    public var deviceID: String
+    /// Capture time, ISO 8601 UTC with milliseconds.
+    public var capturedAt: String
+    public var camera: String
+    /// The classifier's predicted label (`clean`, `dirty`).
+    public var label: String
+    /// Score per label.
+    public var scores: [String: Double]
+    /// Frame quality findings (`dark`, `blurred`, `overexposed`); empty when the frame is fine.
+    public var qualityFlags: [String]
+    /// SHA-256 of the model file that classified the frame.
+    public var modelSHA256: String
+    public var groundTruth: GroundTruthLine
+
+    enum CodingKeys: String, CodingKey {
+        case itemID = "item_id", deviceID = "device_id", capturedAt = "captured_at", camera, label, scores
+        case qualityFlags = "quality_flags", modelSHA256 = "model_sha256", groundTruth = "ground_truth"
+    }
+
+    /// Builds the sidecar for an item whose id is already fixed (see `NewItem.id`).
+    public static func make(
+        id: ItemID, kind: ItemKind, deviceID: String, capturedAt: Date, camera: String, label: String, classIndex: Int,
+        scores: [String: Double], qualityFlags: [String], modelSHA256: String, uplink: UplinkSettings
+    ) -> SnapshotSidecar {
+        let key = ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: kind, createdAt: capturedAt, id: id, part: .jpg)
+        let line = GroundTruthLine(
+            sourceRef: "s3://\(uplink.bucket)/\(key)", labelAttribute: uplink.labelAttribute, classIndex: classIndex, className: label,
+            confidence: scores[label] ?? 0, creationDate: GroundTruthLine.creationDate(capturedAt), jobName: "labeling-job/remotair-\(deviceID)")
+        return SnapshotSidecar(
+            itemID: id, deviceID: deviceID, capturedAt: isoMillis(capturedAt), camera: camera, label: label, scores: scores,
+            qualityFlags: qualityFlags, modelSHA256: modelSHA256, groundTruth: line)
+    }
+
+    /// The JSON body to enqueue.
+    public func encoded() throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(self)
+    }
+
+    static func isoMillis(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.string(from: date)
+    }
+}
+
+/// One line of a Ground Truth image-classification output manifest:
+/// `{"source-ref": "s3://bucket/key.jpg", "<attr>": 1, "<attr>-metadata": {"class-name": ..., "confidence": ...,
+/// "human-annotated": "no", "creation-date": ..., "type": "groundtruth/image-classification", "job-name": ...}}`.
+public struct GroundTruthLine: Sendable, Equatable, Codable {
+    public var sourceRef: String
+    /// The label attribute name (`duct-condition` by default; `uplink.label_attribute`).
+    public var labelAttribute: String
+    public var classIndex: Int
+    public var className: String
+    public var confidence: Double
+    /// `2026-11-27T10:00:00.000000` (UTC, microseconds, no zone: the format Ground Truth writes).
+    public var creationDate: String
+    public var jobName: String
+    public var humanAnnotated = "no"
+    public var type = "groundtruth/image-classification"
+
+    public init(sourceRef: String, labelAttribute: String, classIndex: Int, className: String, confidence: Double, creationDate: String, jobName: String) {
+        self.sourceRef = sourceRef
+        self.labelAttribute = labelAttribute
+        self.classIndex = classIndex
+        self.className = className
+        self.confidence = confidence
+        self.creationDate = creationDate
+        self.jobName = jobName
+    }
+
+    public static func creationDate(_ date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC") ?? .gmt
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
+        let micros = (c.nanosecond ?? 0) / 1000
+        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d", c.year ?? 1970, c.month ?? 1, c.day ?? 1, c.hour ?? 0, c.minute ?? 0, c.second ?? 0, micros)
+    }
+
+    struct Key: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(_ string: String) { stringValue = string }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(sourceRef, forKey: Key("source-ref"))
+        try container.encode(classIndex, forKey: Key(labelAttribute))
+        var metadata = container.nestedContainer(keyedBy: Key.self, forKey: Key(labelAttribute + "-metadata"))
+        try metadata.encode(className, forKey: Key("class-name"))
+        try metadata.encode(confidence, forKey: Key("confidence"))
+        try metadata.encode(humanAnnotated, forKey: Key("human-annotated"))
+        try metadata.encode(creationDate, forKey: Key("creation-date"))
+        try metadata.encode(type, forKey: Key("type"))
+        try metadata.encode(jobName, forKey: Key("job-name"))
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: Key.self)
+        sourceRef = try container.decode(String.self, forKey: Key("source-ref"))
+        guard let metadataKey = container.allKeys.first(where: { $0.stringValue.hasSuffix("-metadata") }) else {
+            throw DecodingError.dataCorrupted(.init(codingPath: container.codingPath, debugDescription: "no <attribute>-metadata key"))
+        }
+        labelAttribute = String(metadataKey.stringValue.dropLast("-metadata".count))
+        classIndex = try container.decode(Int.self, forKey: Key(labelAttribute))
+        let metadata = try container.nestedContainer(keyedBy: Key.self, forKey: metadataKey)
+        className = try metadata.decode(String.self, forKey: Key("class-name"))
+        confidence = try metadata.decode(Double.self, forKey: Key("confidence"))
+        humanAnnotated = try metadata.decode(String.self, forKey: Key("human-annotated"))
+        creationDate = try metadata.decode(String.self, forKey: Key("creation-date"))
+        type = try metadata.decode(String.self, forKey: Key("type"))
+        jobName = try metadata.decode(String.self, forKey: Key("job-name"))
+    }
+}
