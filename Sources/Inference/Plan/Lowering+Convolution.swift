@@ -192,9 +192,17 @@ extension Lowering {
             })
             fastScratch = aligned(Int(rk_pointwise_scratch_bytes(geometry.inChannels, geometry.outHeight * geometry.outWidth)))
         }
+        // Small reductions (depthwise, the first 3x3 layer) run as exact float multiply-adds: every partial
+        // sum is an integer of magnitude <= K * 255 * 128 < 2^24, which float32 represents exactly.
+        let exactFloat = !pointwise && reduction * 255 * 128 < 1 << 24
+        let floatWeights = exactFloat ? Pinned(weights.map(Float.init)) : nil
+        let floatScratch = exactFloat
+            ? aligned(Int(geometry.inChannels) * Int(geometry.inHeight + geometry.padTop + geometry.padBottom)
+                * Int(geometry.inWidth + geometry.padLeft + geometry.padRight) * 4) + accumulatorBytes
+            : 0
         let pixels = geometry.outHeight * geometry.outWidth
         let detail = "\(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideHeight) g\(geometry.group) \(geometry.inChannels)->\(geometry.outChannels) \(geometry.outHeight)x\(geometry.outWidth)"
-        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch), detail: detail) { bindings in
+        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch, floatScratch), detail: detail) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let padded = bindings.scratch!.assumingMemoryBound(to: Int16.self)
             let accumulator = (bindings.scratch! + paddedBytes).assumingMemoryBound(to: Int32.self)
@@ -206,6 +214,20 @@ extension Lowering {
                 if let packed, let biasAdjusted,
                    rk_qpointwise_fast(geometry.inChannels, geometry.outChannels, pixels, input, signedInput ? 1 : 0, packed.pointer,
                                       biasAdjusted.pointer, bindings.scratch!.assumingMemoryBound(to: UInt8.self), out, &requant) != 0 {
+                    return
+                }
+                if let floatWeights, rk_portable_forced() == 0 {
+                    let paddedFloat = bindings.scratch!.assumingMemoryBound(to: Float.self)
+                    let floatBytes = floatScratch - accumulatorBytes
+                    if signedInput {
+                        rk_pad_s8_f32(input.assumingMemoryBound(to: Int8.self), geometry.inChannels, geometry.inHeight, geometry.inWidth, zero,
+                                      geometry.padTop, geometry.padLeft, geometry.padBottom, geometry.padRight, paddedFloat)
+                    } else {
+                        rk_pad_u8_f32(input.assumingMemoryBound(to: UInt8.self), geometry.inChannels, geometry.inHeight, geometry.inWidth, zero,
+                                      geometry.padTop, geometry.padLeft, geometry.padBottom, geometry.padRight, paddedFloat)
+                    }
+                    rk_qconv2d_exact_f32(&geometry, paddedFloat, floatWeights.pointer, pinnedBias?.pointer,
+                                         (bindings.scratch! + floatBytes).assumingMemoryBound(to: Float.self), out, &requant)
                     return
                 }
                 if signedInput {
