@@ -59,9 +59,11 @@ public struct Daemon: Sendable {
             return summary.isEmpty ? "running" : summary
         }
         let boardService = BoardService(board: board, health: health, logger: Logger(label: "board"))
-        let reload = ReloadService(logger: Logger(label: "reload")) {
+        let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
             // Reload of configuration, calibration and model arrives with the main-job issue.
             Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
+            // A reload is also how a technician says "the credentials are fixed": resume a paused uplink now.
+            outbox.flush()
         }
         var services: [any Service] = [systemd, boardService, reload]
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
