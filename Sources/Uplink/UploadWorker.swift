@@ -172,17 +172,22 @@ public final class UploadWorker: Service, Sendable {
                 try? outbox.fail(item.id, error: error.description, retryAt: Date())
                 let wait = state.withLock { $0.backoff.fail() }
                 delay = max(delay ?? .zero, wait)
-                logger.warning("upload failed, backing off", metadata: ["item": "\(item.id)", "error": "\(error)", "wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
+                logger.warning("upload failed, backing off", metadata: ["item": "\(item.id)", "error": "\(error)", "wait_s": "\(String(format: "%.1f", Self.seconds(wait)))"])
             case .item:
-                var own = Backoff()
-                for _ in 0..<item.attempts { _ = own.fail(unit: 0) }
+                // This item's own backoff, from its attempt count: one bad item does not hold the others back.
+                var own = Backoff(failures: item.attempts)
                 let wait = own.fail()
-                let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-                try? outbox.fail(item.id, error: error.description, retryAt: Date().addingTimeInterval(seconds))
+                try? outbox.fail(item.id, error: error.description, retryAt: Date().addingTimeInterval(Self.seconds(wait)))
                 logger.error("upload of item refused", metadata: ["item": "\(item.id)", "error": "\(error)"])
             }
         }
         return delay
+    }
+}
+
+extension UploadWorker {
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 
