@@ -90,7 +90,11 @@ public struct Daemon: Sendable {
         })
         let job = makeMainJob(modelSet: modelSet, cameras: cameras, triggers: triggers, logger: logger)
         let reloader = Reloader(daemon: self, monitor: job.monitor, logger: Logger(label: "reload"))
-        let reload = ReloadService(logger: Logger(label: "reload")) { _ = await reloader.reload() }
+        let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
+            _ = await reloader.reload()
+            // A reload is also how a technician says "the credentials are fixed": resume a paused uplink now.
+            outbox.flush()
+        }
         let backend = DaemonControlBackend(
             configuration: configuration, health: health, version: Self.version,
             parts: .init(monitor: job.monitor, cameras: cameras.coordinator, sensors: sensors, sensorService: sensorService,
