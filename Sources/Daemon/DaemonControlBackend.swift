@@ -134,7 +134,10 @@ public struct DaemonControlBackend: ControlBackend {
 
     public func reload() async throws(ControlError) -> ReloadResult {
         let parts = try running("reload")
-        switch await parts.reloader.reload() {
+        let outcome = await parts.reloader.reload()
+        // A reload also resumes an uplink paused on credentials (the technician fixed them).
+        parts.outbox.flush()
+        switch outcome {
         case .reloaded(let what): return ReloadResult(reloaded: what)
         case .failed(let why): throw ControlError(.badRequest, "reload refused, the running set stays: \(why)")
         }
