@@ -80,7 +80,7 @@ let outboxTargets: [Target] = [
         swiftSettings: swiftSettings
     ),
     // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
-    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", "Journal", log], swiftSettings: swiftSettings),
+    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", log, crypto], swiftSettings: swiftSettings),
 ]
 
 let outboxTestTargets: [Target] = [
@@ -97,7 +97,7 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control",
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", crypto,
 ]
 
 // MARK: - Control socket and remotairctl
@@ -121,7 +121,7 @@ let controlTestTargets: [Target] = [
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", argumentParser, log], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], swiftSettings: swiftSettings),
     .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 

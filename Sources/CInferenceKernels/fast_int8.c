@@ -10,6 +10,8 @@ static int32_t forced_portable;
 
 void rk_force_portable(int32_t on) { forced_portable = on; }
 
+int32_t rk_portable_forced(void) { return forced_portable; }
+
 int64_t rk_pointwise_packed_bytes(int32_t M, int32_t C) {
     return (int64_t)((M + 15) / 16) * ((C + 3) / 4) * 64;
 }

@@ -100,6 +100,24 @@ void rk_gemm_f32(int32_t M, int32_t N, int32_t K, const float *a, const float *b
 RK_PAD(rk_pad_u8, uint8_t)
 RK_PAD(rk_pad_s8, int8_t)
 
+#define RK_PAD_F32(NAME, TYPE)                                                                                \
+    RK_MULTIVERSION void NAME(const TYPE *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint, \
+              int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, float *out) {             \
+        const int32_t paddedWidth = width + padLeft + padRight, paddedHeight = height + padTop + padBottom;   \
+        for (int32_t c = 0; c < channels; c++) {                                                              \
+            float *plane = out + (int64_t)c * paddedHeight * paddedWidth;                                     \
+            memset(plane, 0, sizeof(float) * (size_t)paddedHeight * (size_t)paddedWidth);                     \
+            const TYPE *src = in + (int64_t)c * height * width;                                               \
+            for (int32_t h = 0; h < height; h++) {                                                            \
+                float *dst = plane + (int64_t)(h + padTop) * paddedWidth + padLeft;                           \
+                const TYPE *row = src + (int64_t)h * width;                                                   \
+                for (int32_t w = 0; w < width; w++) dst[w] = (float)((int32_t)row[w] - zeroPoint);            \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+RK_PAD_F32(rk_pad_u8_f32, uint8_t)
+RK_PAD_F32(rk_pad_s8_f32, int8_t)
+
 // Writes one output channel from its int32 accumulators.
 RK_MULTIVERSION
 static void requantize_channel(const int32_t *acc, int32_t count, int32_t channel, void *out, int64_t offset,
@@ -204,5 +222,49 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
             for (int32_t k = 0; k < K; k++) sum += (int32_t)row[k] * (int32_t)col[k];
             requantize_channel(&sum, 1, n, out, (int64_t)m * N + n, rq);
         }
+    }
+}
+
+RK_MULTIVERSION
+void rk_qconv2d_exact_f32(const rk_conv_geometry *g, const float *paddedIn, const float *weight, const int32_t *bias,
+                          float *acc, void *out, const rk_requant *rq) {
+    const int32_t cinG = g->inChannels / g->group, coutG = g->outChannels / g->group;
+    const int32_t paddedWidth = g->inWidth + g->padLeft + g->padRight;
+    const int64_t planeIn = (int64_t)(g->inHeight + g->padTop + g->padBottom) * paddedWidth;
+    const int32_t planeOut = g->outHeight * g->outWidth;
+    const int32_t kernelSize = g->kernelHeight * g->kernelWidth;
+    int32_t *sums = (int32_t *)acc;  // converted in place once the float sums are complete
+    for (int32_t m = 0; m < g->outChannels; m++) {
+        const int32_t group = m / coutG;
+        for (int32_t oh = 0; oh < g->outHeight; oh++) {
+            float *dst = acc + (int64_t)oh * g->outWidth;
+            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] = 0.0f;
+            for (int32_t c = 0; c < cinG; c++) {
+                const float *src = paddedIn + (int64_t)(group * cinG + c) * planeIn;
+                const float *w = weight + ((int64_t)m * cinG + c) * kernelSize;
+                for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
+                    const float *row = src + (int64_t)(oh * g->strideHeight + kh * g->dilationHeight) * paddedWidth;
+                    const float *wk = w + kh * g->kernelWidth;
+                    if (g->kernelWidth == 3 && g->dilationWidth == 1 && g->strideWidth == 1) {
+                        const float w0 = wk[0], w1 = wk[1], w2 = wk[2];
+                        for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += w0 * row[ow] + w1 * row[ow + 1] + w2 * row[ow + 2];
+                    } else if (g->kernelWidth == 3 && g->dilationWidth == 1 && g->strideWidth == 2) {
+                        const float w0 = wk[0], w1 = wk[1], w2 = wk[2];
+                        for (int32_t ow = 0; ow < g->outWidth; ow++)
+                            dst[ow] += w0 * row[2 * ow] + w1 * row[2 * ow + 1] + w2 * row[2 * ow + 2];
+                    } else {
+                        for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
+                            const float wv = wk[kw];
+                            const float *r = row + kw * g->dilationWidth;
+                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * r[ow * g->strideWidth];
+                        }
+                    }
+                }
+            }
+        }
+        // Every partial sum is an integer below 2^24 (checked by the planner), so the float sums are exact.
+        const int32_t b = bias ? bias[m] : 0;
+        for (int32_t p = 0; p < planeOut; p++) sums[p] = (int32_t)acc[p] + b;
+        requantize_channel(sums, planeOut, m, out, (int64_t)m * planeOut, rq);
     }
 }

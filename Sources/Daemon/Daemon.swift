@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import Health
+import Inference
 import Journal
 import Logging
 import ServiceLifecycle
@@ -8,7 +9,9 @@ import UnixSignals
 import Sensors
 import Settings
 import Systemd
+import Monitoring
 import Vision
+import Uplink
 
 /// Builds the daemon's services from a validated configuration and runs them in one `ServiceGroup`.
 ///
@@ -25,6 +28,8 @@ public struct Daemon: Sendable {
     /// The sensor service (forced recalibration, fan cleaning).
     public let sensorService: SensorService
     private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
+    /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
+    public let outbox = OutboxRuntime()
     private let environment: [String: String]
 
     public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -56,10 +61,15 @@ public struct Daemon: Sendable {
         if case .failure(let error) = sensorCalibration {
             throw DaemonError(component: "calibration", message: error.description)
         }
+        do {
+            try outbox.open(stateDirectory: path, settings: configuration.outbox, logger: Logger(label: "outbox"))
+        } catch {
+            throw DaemonError(component: "outbox", message: "\(error)")
+        }
     }
 
     /// The services in start order.
-    public func makeServices(logger: Logger) -> [any Service] {
+    public func makeServices(modelSet: ModelSet, logger: Logger) -> [any Service] {
         let notifier = SystemdNotifier(environment: environment)
         let systemd = SystemdService(
             notifier: notifier, health: health,
@@ -73,24 +83,45 @@ public struct Daemon: Sendable {
             return summary.isEmpty ? "running" : summary
         }
         let boardService = BoardService(board: board, health: health, logger: Logger(label: "board"))
-        let reload = ReloadService(logger: Logger(label: "reload")) {
-            // Reload of configuration, calibration and model arrives with the main-job issue.
-            Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
+        // The push button queues a capture for the capture loop, like a scheduled one.
+        let triggers = AsyncStream<CaptureTrigger>.makeStream(bufferingPolicy: .bufferingNewest(4))
+        let cameras = makeCameraSet(logger: logger, buttonTrigger: { [continuation = triggers.continuation] in
+            continuation.yield(CaptureTrigger(source: "button"))
+        })
+        let job = makeMainJob(modelSet: modelSet, cameras: cameras, triggers: triggers, logger: logger)
+        let reloader = Reloader(daemon: self, monitor: job.monitor, logger: Logger(label: "reload"))
+        let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
+            _ = await reloader.reload()
+            // A reload is also how a technician says "the credentials are fixed": resume a paused uplink now.
+            outbox.flush()
         }
+        let backend = DaemonControlBackend(
+            configuration: configuration, health: health, version: Self.version,
+            parts: .init(monitor: job.monitor, cameras: cameras.coordinator, sensors: sensors, sensorService: sensorService,
+                         outbox: outbox, reloader: reloader))
         let control = ControlServer(
             settings: configuration.control,
             socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
-            backend: DaemonControlBackend(configuration: configuration, health: health, version: Self.version),
-            logger: Logger(label: "control"), environment: environment
+            backend: backend, logger: Logger(label: "control"), environment: environment
         )
-        let cameras = makeCameraSet(logger: logger)
-        return [systemd, boardService, sensorService, reload] + cameras.services + [control]
+        var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
+        if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
+            services.append(uplink)
+        }
+        services += job.services
+        services.append(control)
+        return services
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.
     public func run(logger: Logger) async throws {
         try prepare()
-        let services = makeServices(logger: logger)
+        let modelSet = try ModelSet.load(configuration: configuration, version: Self.version)
+        logger.notice("model loaded", metadata: [
+            "model": .string(modelSet.calibration.classifier.model), "sha256": .string(modelSet.classifier.modelSHA256),
+            "labels": .string(modelSet.classifier.labels.joined(separator: ",")),
+        ])
+        let services = makeServices(modelSet: modelSet, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },
@@ -102,6 +133,7 @@ public struct Daemon: Sendable {
             "device": .string(configuration.deviceID), "board": .string(configuration.board.rawValue),
             "state_dir": .string(configuration.stateDirectory),
         ])
+        defer { outbox.close() }
         try await group.run()
         logger.notice("stopped")
     }

@@ -170,7 +170,7 @@ public actor Monitor {
                 var classification: Classification?
                 var error: CaptureReport.ErrorInfo?
                 do {
-                    classification = try await classifier.classify(jpeg: frame.jpeg, camera: frame.camera)
+                    classification = try await classifier.classify(jpeg: frame.jpeg, camera: frame.camera, regionOfInterest: frame.regionOfInterest)
                 } catch {
                     let info = CaptureReport.ErrorInfo(code: "classifier_failed", message: "\(error)")
                     self.logger.error("classification failed", metadata: ["camera": .string(frame.camera), "error": .string(info.message)])

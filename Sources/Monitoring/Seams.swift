@@ -17,6 +17,8 @@ public struct CapturedFrame: Sendable, Equatable {
     public var width: Int
     public var height: Int
     public var captureMilliseconds: Double
+    /// The classifier's region of interest as a normalised rectangle `[x, y, width, height]`; nil for the whole frame.
+    public var regionOfInterest: [Double]?
 
     public init(camera: String, jpeg: [UInt8], qualityFlags: [String], devicePath: String? = nil, serial: String? = nil,
                 width: Int = 0, height: Int = 0, captureMilliseconds: Double = 0) {
@@ -71,7 +73,7 @@ public protocol FrameClassifier: Sendable {
     var labels: [String] { get }
     var modelSHA256: String { get }
     var modelVersion: String? { get }
-    func classify(jpeg: [UInt8], camera: String) async throws -> Classification
+    func classify(jpeg: [UInt8], camera: String, regionOfInterest: [Double]?) async throws -> Classification
 }
 
 /// Why a snapshot is kept: drives its eviction priority in the outbox.
@@ -114,6 +116,8 @@ public struct Provenance: Sendable, Equatable, Codable {
     public var deviceID: String
     public var modelSHA256: String
     public var modelVersion: String?
+    /// The model's labels in output order (class indices in Ground Truth lines).
+    public var labels: [String]
     public var classifierCalibrationSHA256: String
     public var riskCalibrationSHA256: String
     public var configurationSHA256: String
@@ -122,9 +126,19 @@ public struct Provenance: Sendable, Equatable, Codable {
     /// Sensor id -> serial.
     public var sensorSerials: [String: String]
 
+    enum CodingKeys: String, CodingKey {
+        case daemonVersion = "daemon_version", deviceID = "device_id", modelSHA256 = "model_sha256", modelVersion = "model_version"
+        case labels, classifierCalibrationSHA256 = "classifier_calibration_sha256", riskCalibrationSHA256 = "risk_calibration_sha256"
+        case configurationSHA256 = "configuration_sha256", cameras, sensorSerials = "sensor_serials"
+    }
+
     public struct CameraIdentity: Sendable, Equatable, Codable {
         public var devicePath: String?
         public var serial: String?
+
+        enum CodingKeys: String, CodingKey {
+            case devicePath = "device_path", serial
+        }
 
         public init(devicePath: String?, serial: String?) {
             self.devicePath = devicePath
@@ -132,13 +146,14 @@ public struct Provenance: Sendable, Equatable, Codable {
         }
     }
 
-    public init(daemonVersion: String, deviceID: String, modelSHA256: String, modelVersion: String?,
+    public init(daemonVersion: String, deviceID: String, modelSHA256: String, modelVersion: String?, labels: [String],
                 classifierCalibrationSHA256: String, riskCalibrationSHA256: String, configurationSHA256: String,
                 cameras: [String: CameraIdentity] = [:], sensorSerials: [String: String] = [:]) {
         self.daemonVersion = daemonVersion
         self.deviceID = deviceID
         self.modelSHA256 = modelSHA256
         self.modelVersion = modelVersion
+        self.labels = labels
         self.classifierCalibrationSHA256 = classifierCalibrationSHA256
         self.riskCalibrationSHA256 = riskCalibrationSHA256
         self.configurationSHA256 = configurationSHA256

@@ -386,6 +386,26 @@ public final class Outbox: Sendable {
         return status
     }
 
+    /// `PRAGMA integrity_check` on the open database: "ok" when sound.
+    public func integrityCheck() throws(OutboxError) -> String {
+        do {
+            return try database.read { try String.fetchAll($0, sql: "PRAGMA integrity_check") }.joined(separator: "; ")
+        } catch {
+            throw OutboxError(.io, "integrity_check: \(error)")
+        }
+    }
+
+    /// Ids of every queued item, oldest first.
+    public func queuedIDs() throws(OutboxError) -> [ItemID] {
+        do {
+            return try database.read { db in
+                try String.fetchAll(db, sql: "SELECT id FROM item WHERE state = 'queued' ORDER BY createdAt, id").compactMap { ItemID($0) }
+            }
+        } catch {
+            throw OutboxError(.io, "listing the queue: \(error)")
+        }
+    }
+
     /// A counter's value (`uploaded`, `lost`, `evicted.sample`, `expired.alarm`, `refused.sample`).
     public func counter(_ name: String) -> Int {
         (try? database.read { db in try Int.fetchOne(db, sql: "SELECT value FROM counter WHERE name = ?", arguments: [name]) }).flatMap { $0 } ?? 0

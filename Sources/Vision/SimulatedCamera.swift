@@ -19,8 +19,10 @@ public enum SimulatedFault: Sendable, Equatable {
 /// folder makes the camera `absent` with a message naming the folder, never a crash.
 public actor SimulatedCamera: Camera {
     public nonisolated let name: String
-    /// The folder replayed.
+    /// The folder replayed at start.
     public nonisolated let folder: String
+    /// The folder replayed now (scenarios switch scenes).
+    private var replayFolder: String
     private let validator: FrameValidator
     private var files: [String] = []
     private var next = 0
@@ -32,6 +34,7 @@ public actor SimulatedCamera: Camera {
     public init(name: String, folder: String) throws(CameraError) {
         self.name = name
         self.folder = folder
+        self.replayFolder = folder
         do {
             validator = try FrameValidator()
         } catch {
@@ -53,17 +56,34 @@ public actor SimulatedCamera: Camera {
         }
     }
 
+    /// Replays another folder from the next open on (a scenario changing the scene in the duct).
+    public func replay(folder: String) {
+        replayFolder = folder
+        open_ = false
+        next = 0
+    }
+
+    /// The device node disappears until `replug()` (a USB cable pulled out).
+    public func unplug() {
+        goneFor = Int.max / 2
+        open_ = false
+    }
+
+    public func replug() {
+        goneFor = 0
+    }
+
     public func open() async throws(CameraError) {
         if open_ { return }
         if goneFor > 0 {
             goneFor -= 1
             throw CameraError(kind: .absent, camera: name, detail: "simulated: device node missing (\(goneFor) more attempts)")
         }
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: replayFolder)) ?? []
         files = names.filter { $0.lowercased().hasSuffix(".jpg") || $0.lowercased().hasSuffix(".jpeg") }.sorted()
-            .map { (folder as NSString).appendingPathComponent($0) }
+            .map { (replayFolder as NSString).appendingPathComponent($0) }
         guard !files.isEmpty else {
-            throw CameraError(kind: .absent, camera: name, detail: "simulated: no JPEG frames in \(folder)")
+            throw CameraError(kind: .absent, camera: name, detail: "simulated: no JPEG frames in \(replayFolder)")
         }
         next = next % files.count
         open_ = true
@@ -108,7 +128,7 @@ public actor SimulatedCamera: Camera {
     }
 
     private func readNextFrame() throws(CameraError) -> [UInt8] {
-        guard !files.isEmpty else { throw CameraError(kind: .absent, camera: name, detail: "simulated: no JPEG frames in \(folder)") }
+        guard !files.isEmpty else { throw CameraError(kind: .absent, camera: name, detail: "simulated: no JPEG frames in \(replayFolder)") }
         let path = files[next % files.count]
         next = (next + 1) % files.count
         guard let data = FileManager.default.contents(atPath: path) else {

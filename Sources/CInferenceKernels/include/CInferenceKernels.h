@@ -57,6 +57,20 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
 
 // MARK: - Dot-product kernels (x86-64 AVX-512 VNNI), chosen at run time
 
+/// 1 while rk_force_portable(1) is in effect.
+int32_t rk_portable_forced(void);
+
+/// Integer convolution computed with float multiply-adds, used when every partial sum is an integer
+/// below 2^24 (kernel size x 255 x 128 < 2^24: depthwise and small 3x3 convolutions), so each float
+/// sum is exact and the result bit-identical to rk_qconv2d. The padded input holds (x - zero point) as
+/// floats (rk_pad_u8_f32 / rk_pad_s8_f32), the weights as floats; `acc` is outHeight x outWidth scratch.
+void rk_qconv2d_exact_f32(const rk_conv_geometry *g, const float *paddedIn, const float *weight, const int32_t *bias,
+                          float *acc, void *out, const rk_requant *rq);
+void rk_pad_u8_f32(const uint8_t *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint,
+                   int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, float *out);
+void rk_pad_s8_f32(const int8_t *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint,
+                   int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, float *out);
+
 /// 1 when the CPU has AVX-512 VNNI (vpdpbusd) and the fast path is not disabled.
 int32_t rk_fast_int8_available(void);
 /// Disables (1) or re-enables (0) the fast paths, so tests can compare them with the portable kernels.

@@ -148,12 +148,19 @@ extension Lowering {
             }
             biasValues = values.map { Int32($0) }
         }
-        // |acc| <= |bias| + K * 255 * 128 must stay below 2^31 (proven here, so the kernel needs no checks).
+        // Per output channel, |acc| <= |bias| + 255 * sum|w| must stay below 2^31 (proven here from the actual
+        // weights, so the kernel needs no checks). The dot-product path sums x * w with x unsigned and folds the
+        // zero point into the bias, so it needs twice the weight term. Using the real weights rather than the
+        // worst case matters: onnxruntime's quantizer saturates the bias of dead channels (all-zero weights after
+        // BatchNorm folding give a tiny weight scale) to nearly 2^31.
         let reduction = perChannel
-        let largestBias = Int(biasValues?.map { abs(Int64($0)) }.max() ?? 0)
-        // The dot-product path sums x * w with x unsigned (not minus its zero point) and folds the zero point
-        // into the bias, so it needs twice the headroom.
-        guard largestBias + 2 * reduction * 255 * 128 < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(reduction) terms)") }
+        for channel in 0..<outChannels {
+            let bias = Int64(biasValues?[channel] ?? 0)
+            let weightSum = weights[channel * perChannel..<(channel + 1) * perChannel].reduce(Int64(0)) { $0 + abs(Int64($1)) }
+            guard abs(bias) + 2 * 255 * weightSum < Int64(Int32.max) else {
+                throw fail("accumulator could overflow int32 in output channel \(channel) (\(reduction) terms)")
+            }
+        }
         let multipliers = (0..<outChannels).map { channel in
             inputQuant.scales[0] * weightQuant.scales[weightQuant.channelCount == 1 ? 0 : channel] / outputQuant.scales[0]
         }
@@ -185,9 +192,17 @@ extension Lowering {
             })
             fastScratch = aligned(Int(rk_pointwise_scratch_bytes(geometry.inChannels, geometry.outHeight * geometry.outWidth)))
         }
+        // Small reductions (depthwise, the first 3x3 layer) run as exact float multiply-adds: every partial
+        // sum is an integer of magnitude <= K * 255 * 128 < 2^24, which float32 represents exactly.
+        let exactFloat = !pointwise && reduction * 255 * 128 < 1 << 24
+        let floatWeights = exactFloat ? Pinned(weights.map(Float.init)) : nil
+        let floatScratch = exactFloat
+            ? aligned(Int(geometry.inChannels) * Int(geometry.inHeight + geometry.padTop + geometry.padBottom)
+                * Int(geometry.inWidth + geometry.padLeft + geometry.padRight) * 4) + accumulatorBytes
+            : 0
         let pixels = geometry.outHeight * geometry.outWidth
         let detail = "\(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideHeight) g\(geometry.group) \(geometry.inChannels)->\(geometry.outChannels) \(geometry.outHeight)x\(geometry.outWidth)"
-        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch), detail: detail) { bindings in
+        return LoweredNode(outputs: [output], scratchBytes: max(paddedBytes + accumulatorBytes, fastScratch, floatScratch), detail: detail) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let padded = bindings.scratch!.assumingMemoryBound(to: Int16.self)
             let accumulator = (bindings.scratch! + paddedBytes).assumingMemoryBound(to: Int32.self)
@@ -199,6 +214,20 @@ extension Lowering {
                 if let packed, let biasAdjusted,
                    rk_qpointwise_fast(geometry.inChannels, geometry.outChannels, pixels, input, signedInput ? 1 : 0, packed.pointer,
                                       biasAdjusted.pointer, bindings.scratch!.assumingMemoryBound(to: UInt8.self), out, &requant) != 0 {
+                    return
+                }
+                if let floatWeights, rk_portable_forced() == 0 {
+                    let paddedFloat = bindings.scratch!.assumingMemoryBound(to: Float.self)
+                    let floatBytes = floatScratch - accumulatorBytes
+                    if signedInput {
+                        rk_pad_s8_f32(input.assumingMemoryBound(to: Int8.self), geometry.inChannels, geometry.inHeight, geometry.inWidth, zero,
+                                      geometry.padTop, geometry.padLeft, geometry.padBottom, geometry.padRight, paddedFloat)
+                    } else {
+                        rk_pad_u8_f32(input.assumingMemoryBound(to: UInt8.self), geometry.inChannels, geometry.inHeight, geometry.inWidth, zero,
+                                      geometry.padTop, geometry.padLeft, geometry.padBottom, geometry.padRight, paddedFloat)
+                    }
+                    rk_qconv2d_exact_f32(&geometry, paddedFloat, floatWeights.pointer, pinnedBias?.pointer,
+                                         (bindings.scratch! + floatBytes).assumingMemoryBound(to: Float.self), out, &requant)
                     return
                 }
                 if signedInput {

@@ -8,7 +8,8 @@ public struct UplinkSettings: Sendable, Equatable {
         case path, virtual
     }
 
-    /// Base URL of the storage service, or `file:///folder`; nil disables the uplink (items stay queued).
+    /// Base URL of the storage service, or `file:///folder` (`file:relative/folder` is resolved against the
+    /// configuration file's folder); nil disables the uplink (items stay queued).
     public var endpoint: URL?
     public var bucket: String = "remotair"
     public var region: String = "us-east-1"
@@ -35,8 +36,15 @@ public struct UplinkSettings: Sendable, Equatable {
                 throw node.error(.invalid("'\(text)' must be an https:// (or http://) URL or file:///absolute/path"))
             }
             if scheme == "file" {
-                guard url.path.hasPrefix("/"), url.host == nil || url.host == "" else {
-                    throw node.error(.invalid("'\(text)' must be file:///absolute/path (three slashes)"))
+                guard url.host == nil || url.host == "" else {
+                    throw node.error(.invalid("'\(text)' must be file:///absolute/path (three slashes) or file:relative/path"))
+                }
+                guard !url.path.isEmpty else { throw node.error(.invalid("'\(text)' names no folder")) }
+                if !url.path.hasPrefix("/") {
+                    // file:relative/path is resolved against this file's folder, like every other relative path.
+                    let directory = node.source.directory.isEmpty ? FileManager.default.currentDirectoryPath : node.source.directory
+                    let absolute = URL(fileURLWithPath: directory).appendingPathComponent(url.path).standardizedFileURL
+                    endpoint = absolute
                 }
             } else {
                 guard let host = url.host, !host.isEmpty else { throw node.error(.invalid("'\(text)' has no host")) }
@@ -44,7 +52,7 @@ public struct UplinkSettings: Sendable, Equatable {
                     throw node.error(.invalid("'\(text)' must not have a path or query; put the bucket in uplink.bucket and the path in uplink.prefix"))
                 }
             }
-            endpoint = url
+            if endpoint == nil { endpoint = url }
         }
         let bucketNode = map.optional("bucket")
         bucket = try bucketNode?.string() ?? bucket
