@@ -92,8 +92,11 @@ extension Lowering {
             }
             bias = (0..<columns).map { Int32(values[c.count == 1 ? 0 : $0]) }
         }
-        let largestBias = Int(bias?.map { abs(Int64($0)) }.max() ?? 0)
-        guard largestBias + depth * 255 * 128 < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(depth) terms)") }
+        // Per column, from the actual weights: 255 * sum|w| must fit int32; the bias wraps (see lowerQLinearConv).
+        for n in 0..<columns {
+            let sum = packed[(n * depth)..<((n + 1) * depth)].reduce(0) { $0 + abs(Int($1)) } * 255
+            guard sum < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(depth) terms)") }
+        }
         let productScales = (0..<columns).map { aQuant.scales[0] * bQuant.scales[column($0)] }
         let quantizedOutput = node.inputs.count > 7 && !node.inputs[7].isEmpty
         var outputType = ONNXElementType.float32
