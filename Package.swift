@@ -150,7 +150,8 @@ let protobuf = Target.Dependency.product(name: "SwiftProtobuf", package: "swift-
 let inferenceTargets: [Target] = [
     .target(name: "ONNX", dependencies: [protobuf], exclude: ["Generated/README.md"], swiftSettings: swiftSettings),
     // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
-    .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno"])]),
+    // -fwrapv: int32 accumulators wrap on overflow (defined, and what onnxruntime's kernels do).
+    .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fwrapv"])]),
     .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", log], swiftSettings: swiftSettings),
 ]
 

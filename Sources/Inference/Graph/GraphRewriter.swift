@@ -224,12 +224,6 @@ struct GraphRewriter {
                 if node.inputs.count > 2, !node.inputs[2].isEmpty {
                     bias = try integerBias(node.inputs[2], input: input, weight: weight, node: node)
                 }
-                // A convolution whose int32 accumulator cannot be proven to stay in range (onnxruntime's quantizer
-                // saturates some biases near 2^31) stays in float: dequantize, Conv, quantize.
-                if node.opType == "Conv", !convolutionAccumulatorFits(weight: weight, bias: bias) {
-                    index += 1
-                    continue
-                }
                 var inputs = [input.inputs[0], input.inputs[1], input.inputs.count > 2 ? input.inputs[2] : "",
                               weight.inputs[0], weight.inputs[1], weight.inputs.count > 2 ? weight.inputs[2] : ""]
                 var attributes = node.attributes
@@ -278,24 +272,6 @@ struct GraphRewriter {
             }
             index += 1
         }
-    }
-
-    /// True when, for every output channel, |bias| + 2 * 255 * sum|w - zero point| < 2^31: the bound the
-    /// integer convolution kernels rely on (see Lowering+Convolution).
-    private func convolutionAccumulatorFits(weight: ONNXNode, bias: String) -> Bool {
-        guard let tensor = constants[weight.inputs[0]], let raw = tensor.integers, let outChannels = tensor.shape.first, outChannels > 0 else {
-            return true  // not provable here; the lowering checks again and names the problem
-        }
-        let zeroPoints = weight.inputs.count > 2 && !weight.inputs[2].isEmpty ? (constants[weight.inputs[2]]?.integers ?? [0]) : [0]
-        let biasValues = bias.isEmpty ? nil : constants[bias]?.integers
-        let perChannel = raw.count / outChannels
-        for channel in 0..<outChannels {
-            let zero = zeroPoints.count == 1 ? zeroPoints[0] : (channel < zeroPoints.count ? zeroPoints[channel] : 0)
-            let weightSum = raw[channel * perChannel..<(channel + 1) * perChannel].reduce(Int64(0)) { $0 + abs($1 - zero) }
-            let b = biasValues.map { channel < $0.count ? abs($0[channel]) : 0 } ?? 0
-            if b + 2 * 255 * weightSum >= Int64(Int32.max) { return false }
-        }
-        return true
     }
 
     /// Turns a float or dequantized bias into an int32 constant on the accumulator's scale

@@ -148,19 +148,18 @@ extension Lowering {
             }
             biasValues = values.map { Int32($0) }
         }
-        // Per output channel, |acc| <= |bias| + 255 * sum|w| must stay below 2^31 (proven here from the actual
-        // weights, so the kernel needs no checks). The dot-product path sums x * w with x unsigned and folds the
-        // zero point into the bias, so it needs twice the weight term. Using the real weights rather than the
-        // worst case matters: onnxruntime's quantizer saturates the bias of dead channels (all-zero weights after
-        // BatchNorm folding give a tiny weight scale) to nearly 2^31.
+        // Accumulators: per output channel, |sum (x - x_zero) * w| <= 255 * sum|w| must fit int32 (checked here from
+        // the actual weights). The bias is then added with two's-complement wrap-around (the C kernels are built
+        // with -fwrapv), exactly as onnxruntime's int32 accumulators do: quantizers saturate the bias of
+        // near-dead channels at the int32 limit, and a refusal there would reject real models.
         let reduction = perChannel
+        var largestSum = 0
         for channel in 0..<outChannels {
-            let bias = Int64(biasValues?[channel] ?? 0)
-            let weightSum = weights[channel * perChannel..<(channel + 1) * perChannel].reduce(Int64(0)) { $0 + abs(Int64($1)) }
-            guard abs(bias) + 2 * 255 * weightSum < Int64(Int32.max) else {
-                throw fail("accumulator could overflow int32 in output channel \(channel) (\(reduction) terms)")
-            }
+            let sum = weights[(channel * perChannel)..<((channel + 1) * perChannel)].reduce(0) { $0 + abs(Int($1)) } * 255
+            largestSum = max(largestSum, sum)
         }
+        // The dot-product path sums x * w with x unsigned: up to twice the range before the zero-point correction.
+        guard 2 * largestSum < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(reduction) terms)") }
         let multipliers = (0..<outChannels).map { channel in
             inputQuant.scales[0] * weightQuant.scales[weightQuant.channelCount == 1 ? 0 : channel] / outputQuant.scales[0]
         }
@@ -188,13 +187,13 @@ extension Lowering {
             let unsignedZero = Int(zero) + (signedInput ? 128 : 0)
             biasAdjusted = Pinned((0..<outChannels).map { m in
                 let sum = weights[(m * channels)..<((m + 1) * channels)].reduce(0) { $0 + Int($1) }
-                return Int32(Int(biasValues?[m] ?? 0) - unsignedZero * sum)
+                return Int32(truncatingIfNeeded: Int(biasValues?[m] ?? 0) - unsignedZero * sum)   // wraps like the kernels
             })
             fastScratch = aligned(Int(rk_pointwise_scratch_bytes(geometry.inChannels, geometry.outHeight * geometry.outWidth)))
         }
         // Small reductions (depthwise, the first 3x3 layer) run as exact float multiply-adds: every partial
         // sum is an integer of magnitude <= K * 255 * 128 < 2^24, which float32 represents exactly.
-        let exactFloat = !pointwise && reduction * 255 * 128 < 1 << 24
+        let exactFloat = !pointwise && largestSum < 1 << 24
         let floatWeights = exactFloat ? Pinned(weights.map(Float.init)) : nil
         let floatScratch = exactFloat
             ? aligned(Int(geometry.inChannels) * Int(geometry.inHeight + geometry.padTop + geometry.padBottom)

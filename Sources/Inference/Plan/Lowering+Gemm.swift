@@ -92,14 +92,10 @@ extension Lowering {
             }
             bias = (0..<columns).map { Int32(values[c.count == 1 ? 0 : $0]) }
         }
-        // Per column, |acc| <= |bias| + 255 * sum|b| must stay below 2^31, proven from the actual weights
-        // (the quantizer saturates biases of dead columns to nearly 2^31; the worst case would refuse them).
+        // Per column, from the actual weights: 255 * sum|w| must fit int32; the bias wraps (see lowerQLinearConv).
         for n in 0..<columns {
-            let c = Int64(bias?[n] ?? 0)
-            let weightSum = packed[n * depth..<(n + 1) * depth].reduce(Int64(0)) { $0 + abs(Int64($1)) }
-            guard abs(c) + 255 * weightSum < Int64(Int32.max) else {
-                throw fail("accumulator could overflow int32 in column \(n) (\(depth) terms)")
-            }
+            let sum = packed[(n * depth)..<((n + 1) * depth)].reduce(0) { $0 + abs(Int($1)) } * 255
+            guard sum < Int(Int32.max) else { throw fail("accumulator could overflow int32 (\(depth) terms)") }
         }
         let productScales = (0..<columns).map { aQuant.scales[0] * bQuant.scales[column($0)] }
         let quantizedOutput = node.inputs.count > 7 && !node.inputs[7].isEmpty
