@@ -20,6 +20,8 @@ public struct ControlServer: Service, Sendable {
     let eventLoopGroup: any EventLoopGroup
     /// A listening descriptor to adopt instead of systemd's fd 3 (tests adopt their own socket).
     var adoptedDescriptor: Int32?
+    /// Called once the socket accepts connections (the daemon's readiness for systemd waits on it).
+    public var onListening: (@Sendable () -> Void)?
 
     public init(
         settings: ControlSettings, socketPath: String, backend: any ControlBackend,
@@ -39,6 +41,7 @@ public struct ControlServer: Service, Sendable {
         let listener: ControlListener
         do {
             listener = try await start()
+            onListening?()
         } catch {
             logger.critical("cannot open the control socket", metadata: ["error": .string("\(error)")])
             throw error

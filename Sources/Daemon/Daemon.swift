@@ -71,10 +71,12 @@ public struct Daemon: Sendable {
     /// The services in start order.
     public func makeServices(modelSet: ModelSet, logger: Logger) -> [any Service] {
         let notifier = SystemdNotifier(environment: environment)
+        // Outbox recovery and model loading happen before the group starts; the socket binds inside it.
+        let readiness = ReadinessGate(waitingFor: ["control socket"])
         let systemd = SystemdService(
             notifier: notifier, health: health,
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
-            logger: Logger(label: "systemd")
+            readiness: readiness, logger: Logger(label: "systemd")
         ) { [health] in
             let stalled = health.stalledLoops()
             let components = health.components()
@@ -99,11 +101,12 @@ public struct Daemon: Sendable {
             configuration: configuration, health: health, version: Self.version,
             parts: .init(monitor: job.monitor, cameras: cameras.coordinator, sensors: sensors, sensorService: sensorService,
                          outbox: outbox, reloader: reloader))
-        let control = ControlServer(
+        var control = ControlServer(
             settings: configuration.control,
             socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
             backend: backend, logger: Logger(label: "control"), environment: environment
         )
+        control.onListening = { readiness.open("control socket") }
         var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
             services.append(uplink)

@@ -16,6 +16,7 @@ public struct SystemdService: Service {
     private let status: @Sendable () -> String
     private let logger: Logger
     private let stalls: StateChangeLog
+    private let readiness: ReadinessGate?
 
     /// - Parameters:
     ///   - watchdogInterval: `WATCHDOG_USEC` from the environment; pings go out at half of it.
@@ -23,8 +24,10 @@ public struct SystemdService: Service {
     ///   - status: the text for `systemctl status`, recomputed at every check.
     public init(
         notifier: SystemdNotifier, health: HealthRegistry, watchdogInterval: Duration?,
-        checkInterval: Duration = .seconds(10), logger: Logger, status: @escaping @Sendable () -> String
+        checkInterval: Duration = .seconds(10), readiness: ReadinessGate? = nil, logger: Logger,
+        status: @escaping @Sendable () -> String
     ) {
+        self.readiness = readiness
         self.notifier = notifier
         self.health = health
         self.watchdogInterval = watchdogInterval
@@ -35,6 +38,11 @@ public struct SystemdService: Service {
     }
 
     public func run() async throws {
+        // READY=1 only once every part a client relies on is in place (the control socket is bound).
+        if let readiness {
+            try? await cancelWhenGracefulShutdown { await readiness.wait() }
+            if Task.isShuttingDownGracefully || Task.isCancelled { return }
+        }
         do {
             try notifier.ready(status: status())
         } catch {

@@ -121,3 +121,46 @@ struct HealthRegistryTests {
         #expect(health.components()["camera.upstream"]?.since == start + .seconds(9))
     }
 }
+
+@Suite("Readiness before READY=1")
+struct ReadinessTests {
+    @Test("READY waits until every part has opened the gate")
+    func readyWaitsForGate() async throws {
+        let socket = try NotifySocket(abstract: true)
+        let gate = ReadinessGate(waitingFor: ["control socket", "outbox"])
+        let service = SystemdService(
+            notifier: SystemdNotifier(socketPath: socket.address), health: HealthRegistry(),
+            watchdogInterval: nil, checkInterval: .seconds(60), readiness: gate, logger: Logger(label: "test")
+        ) { "running" }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Logger(label: "group")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            gate.open("outbox")
+            try await Task.sleep(for: .milliseconds(300))
+            #expect(socket.drain().isEmpty, "READY before the control socket was bound")
+            #expect(gate.pending == ["control socket"])
+            gate.open("control socket")
+            #expect(socket.receive() == "READY=1\nSTATUS=running")
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+    }
+
+    @Test("shutdown before readiness sends no READY and does not hang")
+    func shutdownWhileWaiting() async throws {
+        let socket = try NotifySocket(abstract: true)
+        let gate = ReadinessGate(waitingFor: ["control socket"])
+        let service = SystemdService(
+            notifier: SystemdNotifier(socketPath: socket.address), health: HealthRegistry(),
+            watchdogInterval: nil, readiness: gate, logger: Logger(label: "test")
+        ) { "running" }
+        let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Logger(label: "group")))
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            try await Task.sleep(for: .milliseconds(100))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+        }
+        #expect(!socket.drain().contains { $0.hasPrefix("READY=1") })
+    }
+}
