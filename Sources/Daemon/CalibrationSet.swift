@@ -8,10 +8,9 @@ public struct CalibrationSet: Sendable {
     public var classifier: ClassifierCalibration
     public var risk: RiskCalibration
 
-    /// Loads `classifier.yaml` and `risk.yaml` from the calibration directory.
-    public static func load(directory: String) throws(ConfigurationError) -> CalibrationSet {
+    /// Loads `classifier.yaml` from the calibration directory and the risk rules.
+    public static func load(directory: String, riskFile: String) throws(ConfigurationError) -> CalibrationSet {
         let classifierFile = (directory as NSString).appendingPathComponent("classifier.yaml")
-        let riskFile = (directory as NSString).appendingPathComponent("risk.yaml")
         let classifier = try ClassifierCalibration.load(file: classifierFile)
         let risk = try RiskCalibration.load(file: riskFile)
         guard FileManager.default.isReadableFile(atPath: classifier.model) else {

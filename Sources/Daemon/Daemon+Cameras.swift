@@ -9,11 +9,11 @@ extension Daemon {
     /// configuration and the board. Quality thresholds come from `quality.yaml` in the calibration
     /// folder; a missing or invalid file is logged and the built-in defaults are used (the gate
     /// must not stop the cameras).
-    public func makeCameraSet(logger: Logger) -> CameraSet {
+    public func makeCameraSet(logger: Logger, buttonTrigger: (@Sendable () async -> Void)? = nil) -> CameraSet {
         let calibration = Self.loadQualityCalibration(directory: configuration.calibrationDirectory, logger: logger)
         return CameraSet.make(
             cameras: configuration.cameras, gpio: configuration.gpio, calibration: calibration,
-            makeCamera: board.openCamera, openChip: board.openGPIOChip,
+            makeCamera: board.openCamera, openChip: board.openGPIOChip, buttonTrigger: buttonTrigger,
             onStateChange: { [health] name, state in
                 health.publish("camera.\(name)", state: state.rawValue)
             },

@@ -1,6 +1,7 @@
 import Control
 import Foundation
 import Health
+import Inference
 import Journal
 import Logging
 import ServiceLifecycle
@@ -8,6 +9,7 @@ import UnixSignals
 import Sensors
 import Settings
 import Systemd
+import Monitoring
 import Vision
 import Uplink
 
@@ -67,7 +69,7 @@ public struct Daemon: Sendable {
     }
 
     /// The services in start order.
-    public func makeServices(logger: Logger) -> [any Service] {
+    public func makeServices(modelSet: ModelSet, logger: Logger) -> [any Service] {
         let notifier = SystemdNotifier(environment: environment)
         let systemd = SystemdService(
             notifier: notifier, health: health,
@@ -81,21 +83,32 @@ public struct Daemon: Sendable {
             return summary.isEmpty ? "running" : summary
         }
         let boardService = BoardService(board: board, health: health, logger: Logger(label: "board"))
-        let reload = ReloadService(logger: Logger(label: "reload")) {
-            // Reload of configuration, calibration and model arrives with the main-job issue.
-            Logger(label: "reload").notice("reload requested; this build reloads nothing yet")
+        // The push button queues a capture for the capture loop, like a scheduled one.
+        let triggers = AsyncStream<CaptureTrigger>.makeStream(bufferingPolicy: .bufferingNewest(4))
+        let cameras = makeCameraSet(logger: logger, buttonTrigger: { [continuation = triggers.continuation] in
+            continuation.yield(CaptureTrigger(source: "button"))
+        })
+        let job = makeMainJob(modelSet: modelSet, cameras: cameras, triggers: triggers, logger: logger)
+        let reloader = Reloader(daemon: self, monitor: job.monitor, logger: Logger(label: "reload"))
+        let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
+            _ = await reloader.reload()
+            // A reload is also how a technician says "the credentials are fixed": resume a paused uplink now.
+            outbox.flush()
         }
+        let backend = DaemonControlBackend(
+            configuration: configuration, health: health, version: Self.version,
+            parts: .init(monitor: job.monitor, cameras: cameras.coordinator, sensors: sensors, sensorService: sensorService,
+                         outbox: outbox, reloader: reloader))
         let control = ControlServer(
             settings: configuration.control,
             socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
-            backend: DaemonControlBackend(configuration: configuration, health: health, version: Self.version),
-            logger: Logger(label: "control"), environment: environment
+            backend: backend, logger: Logger(label: "control"), environment: environment
         )
-        let cameras = makeCameraSet(logger: logger)
         var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
             services.append(uplink)
         }
+        services += job.services
         services.append(control)
         return services
     }
@@ -103,7 +116,12 @@ public struct Daemon: Sendable {
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.
     public func run(logger: Logger) async throws {
         try prepare()
-        let services = makeServices(logger: logger)
+        let modelSet = try ModelSet.load(configuration: configuration, version: Self.version)
+        logger.notice("model loaded", metadata: [
+            "model": .string(modelSet.calibration.classifier.model), "sha256": .string(modelSet.classifier.modelSHA256),
+            "labels": .string(modelSet.classifier.labels.joined(separator: ",")),
+        ])
+        let services = makeServices(modelSet: modelSet, logger: logger)
         let group = ServiceGroup(
             configuration: .init(
                 services: services.map { .init(service: $0) },

@@ -24,7 +24,7 @@ public struct ModelSet: Sendable {
     public static func load(configuration: DaemonConfiguration, version: String) throws(DaemonError) -> ModelSet {
         let calibration: CalibrationSet
         do {
-            calibration = try CalibrationSet.load(directory: configuration.calibrationDirectory)
+            calibration = try CalibrationSet.load(directory: configuration.calibrationDirectory, riskFile: configuration.riskFile)
         } catch {
             throw DaemonError(component: "calibration", message: error.description)
         }
@@ -122,7 +122,8 @@ struct RiskFeedService: Service {
             }
             await monitor.observeOutbox()
             await indicator.setAlarm(await monitor.overall == .alarm)
-            health.publish("risk", state: await monitor.overall.rawValue, detail: ["alarms": "\(await monitor.activeAlarms.count)"])
+            // The risk component is healthy while it runs; what it found is detail, not a device fault.
+            health.publish("risk", state: "ok", detail: ["severity": await monitor.overall.rawValue, "alarms": "\(await monitor.activeAlarms.count)"])
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
         }
     }

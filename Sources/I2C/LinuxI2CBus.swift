@@ -220,6 +220,11 @@ public final class LinuxI2CBus: I2CBus {
         case EOPNOTSUPP:
             return I2CError(kind: .unsupported, bus: bus, address: address, call: call, errno: code,
                             hint: "adapter does not support plain I2C transfers (SMBus only)")
+        case ENODEV where address != nil:
+            // ENODEV on a transfer: the adapter went away, or (i2c-stub, seen in the VM test) no chip sits at
+            // the address. Both are retried by reopening; the hint names both.
+            return I2CError(kind: .busMissing, bus: bus, address: address, call: call, errno: code,
+                            hint: "the bus adapter went away, or the adapter reports no device at \(hex)")
         case ENODEV, ENOENT:
             return I2CError(kind: .busMissing, bus: bus, address: address, call: call, errno: code, hint: "the bus adapter went away")
         case EINVAL, EMSGSIZE:

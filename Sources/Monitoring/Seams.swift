@@ -126,9 +126,19 @@ public struct Provenance: Sendable, Equatable, Codable {
     /// Sensor id -> serial.
     public var sensorSerials: [String: String]
 
+    enum CodingKeys: String, CodingKey {
+        case daemonVersion = "daemon_version", deviceID = "device_id", modelSHA256 = "model_sha256", modelVersion = "model_version"
+        case labels, classifierCalibrationSHA256 = "classifier_calibration_sha256", riskCalibrationSHA256 = "risk_calibration_sha256"
+        case configurationSHA256 = "configuration_sha256", cameras, sensorSerials = "sensor_serials"
+    }
+
     public struct CameraIdentity: Sendable, Equatable, Codable {
         public var devicePath: String?
         public var serial: String?
+
+        enum CodingKeys: String, CodingKey {
+            case devicePath = "device_path", serial
+        }
 
         public init(devicePath: String?, serial: String?) {
             self.devicePath = devicePath

@@ -9,9 +9,10 @@ public struct Backoff: Sendable, Equatable {
     /// Consecutive failures so far.
     public private(set) var failures: Int = 0
 
-    public init(base: Duration = .seconds(1), cap: Duration = .seconds(15 * 60)) {
+    public init(base: Duration = .seconds(1), cap: Duration = .seconds(15 * 60), failures: Int = 0) {
         self.base = base
         self.cap = cap
+        self.failures = max(0, failures)
     }
 
     /// The upper bound of the next wait, before jitter.

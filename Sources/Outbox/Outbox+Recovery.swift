@@ -86,9 +86,14 @@ extension Outbox {
     /// One writer connection, WAL, synchronous=FULL (each commit durable), migrated, and passing integrity_check.
     static func openDatabase(path: String) throws -> DatabaseQueue {
         var configuration = Configuration()
-        configuration.journalMode = .wal
         configuration.label = "outbox"
+        // WAL by hand, not `configuration.journalMode = .wal`: GRDB's WAL set-up runs after prepareDatabase and
+        // lowers synchronous to NORMAL, under which a commit can roll back after power loss. We promise FULL.
         configuration.prepareDatabase { db in
+            let mode = try String.fetchOne(db, sql: "PRAGMA journal_mode = WAL")
+            guard mode?.lowercased() == "wal" else {
+                throw DatabaseError(resultCode: .SQLITE_ERROR, message: "could not switch to WAL (journal_mode is \(mode ?? "unknown"))")
+            }
             try db.execute(sql: "PRAGMA synchronous = FULL")
         }
         let database = try DatabaseQueue(path: path, configuration: configuration)

@@ -38,7 +38,7 @@ struct Spool: Sendable {
 
     func path(_ name: Name) -> String { directory + "/" + name.fileName }
 
-    /// Writes a blob durably under its final name (the folder still needs `syncDirectory()`); returns fsyncs done.
+    /// Writes a blob durably under its final name (temp, fsync, rename); the folder still needs `syncDirectory()`.
     func write(_ bytes: Data, as name: Name) throws(SyscallError) {
         let final = path(name)
         let temporary = final + Self.temporarySuffix

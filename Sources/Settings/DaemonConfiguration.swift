@@ -29,6 +29,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var runtimeDirectory: String
     /// Calibration files: sensors.yaml, classifier.yaml, risk.yaml, the model.
     public var calibrationDirectory: String
+    /// The risk rules; `risk.yaml` in the calibration directory unless `risk_file` names another.
+    public var riskFile: String
     public var logLevel: LogLevelSetting
 
     public var sensors: SensorsSettings
@@ -67,6 +69,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         stateDirectory = try map.optional("state_dir")?.path() ?? "/var/lib/remotair"
         runtimeDirectory = try map.optional("runtime_dir")?.path() ?? "/run/remotair"
         calibrationDirectory = try map.optional("calibration_dir")?.path() ?? "/etc/remotair/calibration"
+        riskFile = try map.optional("risk_file")?.path() ?? (calibrationDirectory as NSString).appendingPathComponent("risk.yaml")
         logLevel = LogLevelSetting(rawValue: try map.oneOf("log_level", LogLevelSetting.allCases.map(\.rawValue), default: "info")) ?? .info
 
         sensors = try map.section("sensors") { m throws(ConfigurationError) in try SensorsSettings(m) }

@@ -25,14 +25,21 @@ public final class S3Client: ObjectStore {
         self.addressing = addressing
         self.signer = SigV4Signer(credentials: credentials, region: region, service: "s3")
         self.clock = clock
+        self.http = Self.sharedHTTPClient
+    }
+
+    /// One client for the process, like `HTTPClient.shared` but with our timeouts and no redirects (a redirected PUT
+    /// would carry a signature for another host). Never deinitialised, so it needs no shutdown: an S3Client dropped on
+    /// an error path cannot trip AsyncHTTPClient's "not shut down before deinit" check.
+    static let sharedHTTPClient: HTTPClient = {
         var configuration = HTTPClient.Configuration()
         // AsyncHTTPClient keeps retrying a refused connection until the connect timeout: keep it short so an outage is
         // noticed (and backed off) quickly.
         configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
         configuration.redirectConfiguration = .disallow
         configuration.decompression = .disabled
-        self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
-    }
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
 
     /// The host header value and the URL path (decoded) for a key.
     func location(key: String) -> (host: String, path: String, url: String) {
@@ -84,9 +91,8 @@ public final class S3Client: ObjectStore {
         return etag
     }
 
-    public func shutdown() async {
-        try? await http.shutdown()
-    }
+    /// Nothing to release: the HTTP client is shared by the process (see `sharedHTTPClient`).
+    public func shutdown() async {}
 }
 
 extension Data {

@@ -64,49 +64,53 @@ public final class UploadWorker: Service, Sendable {
         logger.info("upload worker stopped")
     }
 
+    /// A sliding window of at most `concurrency` uploads: whenever one finishes, the next due item (highest rank
+    /// first) takes its place. A transient failure holds new leases back for the backoff; a pause until the probe.
     func loop() async {
         let clock = ContinuousClock()
         var nextExpiry = clock.now
-        while !Task.isCancelled {
-            if clock.now >= nextExpiry {
-                _ = try? outbox.expire()
-                nextExpiry = clock.now + expiryInterval
-            }
-            if let until = state.withLock({ $0.pausedUntil }), clock.now < until {
-                await outbox.wakeup.wait(upTo: min(until - clock.now, .seconds(5)))
-                continue
-            }
-            let items: [LeasedItem]
-            do {
-                items = try outbox.lease(limit: settings.concurrency)
-            } catch {
-                logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
-                await outbox.wakeup.wait(upTo: .seconds(5))
-                continue
-            }
-            if items.isEmpty {
+        var holdUntil: ContinuousClock.Instant?
+        await withTaskGroup(of: (LeasedItem, UploadError?).self) { group in
+            var inFlight = 0
+            while !Task.isCancelled {
+                if clock.now >= nextExpiry {
+                    _ = try? outbox.expire()
+                    nextExpiry = clock.now + expiryInterval
+                }
+                if state.withLock({ state in defer { state.flushRequested = false }; return state.flushRequested }) { holdUntil = nil }
+                let pausedUntil = state.withLock { $0.pausedUntil }
+                let held = [holdUntil, pausedUntil].compactMap { $0 }.filter { $0 > clock.now }.max()
+                if held == nil, inFlight < settings.concurrency {
+                    do {
+                        let items = try outbox.lease(limit: settings.concurrency - inFlight)
+                        for item in items {
+                            group.addTask { [self] in (item, await upload(item)) }
+                        }
+                        inFlight += items.count
+                    } catch {
+                        logger.error("cannot read the outbox", metadata: ["error": "\(error)"])
+                        holdUntil = clock.now + .seconds(5)
+                    }
+                }
+                if inFlight > 0 {
+                    guard let outcome = await group.next() else { continue }
+                    inFlight -= 1
+                    if let delay = settle([outcome]) { holdUntil = clock.now + delay }
+                    continue
+                }
+                // Idle: nothing in flight. Sleep until new work, a flush, the end of a hold, or the next item due.
                 var wait = Duration.seconds(60)
-                if let due = outbox.nextDue() {
-                    wait = Duration.milliseconds(Int64(max(0.01, min(60, due.timeIntervalSinceNow)) * 1000))
+                if let held {
+                    wait = held - clock.now
+                } else if let due = outbox.nextDue() {
+                    wait = .milliseconds(Int64(max(0.01, min(60, due.timeIntervalSinceNow)) * 1000))
                 }
-                await outbox.wakeup.wait(upTo: wait)
-                continue
+                // A new item or a flush wakes us; during a hold the loop just goes back to sleep until it ends.
+                await outbox.wakeup.wait(upTo: min(wait, .seconds(60)))
             }
-            let outcomes = await withTaskGroup(of: (LeasedItem, UploadError?).self) { group in
-                for item in items {
-                    group.addTask { [self] in (item, await upload(item)) }
-                }
-                var outcomes: [(LeasedItem, UploadError?)] = []
-                for await outcome in group { outcomes.append(outcome) }
-                return outcomes
-            }
-            if let delay = settle(outcomes) {
-                state.withLock { $0.flushRequested = false }
-                let deadline = clock.now + delay
-                while clock.now < deadline, !Task.isCancelled, !state.withLock({ $0.flushRequested }) {
-                    await outbox.wakeup.wait(upTo: min(deadline - clock.now, .seconds(1)))
-                }
-            }
+            group.cancelAll()
+            // Uploads cut short by shutdown stay queued; their leases end with this process or are released here.
+            while let (item, _) = await group.next() { outbox.release(item.id) }
         }
     }
 
@@ -168,17 +172,22 @@ public final class UploadWorker: Service, Sendable {
                 try? outbox.fail(item.id, error: error.description, retryAt: Date())
                 let wait = state.withLock { $0.backoff.fail() }
                 delay = max(delay ?? .zero, wait)
-                logger.warning("upload failed, backing off", metadata: ["item": "\(item.id)", "error": "\(error)", "wait_ms": "\(wait.components.seconds * 1000 + wait.components.attoseconds / 1_000_000_000_000_000)"])
+                logger.warning("upload failed, backing off", metadata: ["item": "\(item.id)", "error": "\(error)", "wait_s": "\(String(format: "%.1f", Self.seconds(wait)))"])
             case .item:
-                var own = Backoff()
-                for _ in 0..<item.attempts { _ = own.fail(unit: 0) }
+                // This item's own backoff, from its attempt count: one bad item does not hold the others back.
+                var own = Backoff(failures: item.attempts)
                 let wait = own.fail()
-                let seconds = Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18
-                try? outbox.fail(item.id, error: error.description, retryAt: Date().addingTimeInterval(seconds))
+                try? outbox.fail(item.id, error: error.description, retryAt: Date().addingTimeInterval(Self.seconds(wait)))
                 logger.error("upload of item refused", metadata: ["item": "\(item.id)", "error": "\(error)"])
             }
         }
         return delay
+    }
+}
+
+extension UploadWorker {
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }
 

@@ -7,7 +7,7 @@ import Synchronization
 /// videobuf2 do (Linux 6.1), for tests and the simulated board:
 /// - S_FMT never refuses: an unknown pixel format becomes the first offered one and the size
 ///   snaps to the closest offered size; EBUSY while buffers are allocated.
-/// - REQBUFS grants 2...32 buffers, EBUSY while streaming or while buffers are still mmap'ed
+/// - REQBUFS grants 2...32 buffers, EBUSY while streaming; buffers still mmap'ed are orphaned, not refused
 ///   (count 0 included); STREAMON needs buffers (EINVAL); STREAMOFF returns every buffer.
 /// - QBUF of a queued buffer or a bad index: EINVAL. DQBUF: EINVAL when not streaming, EAGAIN
 ///   when nothing is filled (the node is non-blocking), EIO after a fatal streaming error.
@@ -254,8 +254,9 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
         try state.withLock { (s) throws(V4L2Error) in
             try enter(&s, "VIDIOC_REQBUFS")
             guard !s.streaming else { throw V4L2Error(device: path, call: "VIDIOC_REQBUFS", errno: EBUSY) }
-            // vb2 refuses to free or reallocate buffers that user space still has mapped.
-            guard s.mappedIndices.isEmpty else { throw V4L2Error(device: path, call: "VIDIOC_REQBUFS", errno: EBUSY) }
+            // vb2 (6.1, checked against vivid in the VM test) does not refuse while user space still has
+            // buffers mapped: it orphans them (the mappings stay valid until munmap) and frees the queue.
+            s.mappedIndices = []
             if count == 0 {
                 s.buffers = []
                 s.doneOrder = []
@@ -409,10 +410,18 @@ public final class FakeVideoDevice: VideoDeviceIO, Sendable {
             guard let control = s.controls.first(where: { $0.id == id }) else {
                 throw V4L2Error(device: path, call: "VIDIOC_S_CTRL", errno: EINVAL)
             }
-            guard (control.minimum...control.maximum).contains(value) else {
-                throw V4L2Error(device: path, call: "VIDIOC_S_CTRL", errno: ERANGE)
+            // v4l2-ctrls (checked against vivid in the VM test): integer and boolean values out of range are
+            // clamped to the range and rounded to the step, and S_CTRL succeeds; a menu index out of range is EINVAL.
+            var stored = value
+            if !(control.minimum...control.maximum).contains(value) {
+                guard control.type == 1 || control.type == 2 else {
+                    throw V4L2Error(device: path, call: "VIDIOC_S_CTRL", errno: EINVAL)
+                }
+                stored = min(max(value, control.minimum), control.maximum)
             }
-            s.controlValues[id] = value
+            let step = max(control.step, 1)
+            stored = control.minimum + (stored - control.minimum) / step * step
+            s.controlValues[id] = stored
         }
     }
 

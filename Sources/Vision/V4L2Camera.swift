@@ -107,6 +107,12 @@ public actor V4L2Camera: Camera {
                 logger.warning("camera control not offered", metadata: ["camera": .string(name), "control": .string(control.name)])
                 continue
             }
+            if !(Int(info.minimum)...Int(info.maximum)).contains(control.value) {
+                // The kernel clamps integer controls silently; say so, so the configuration gets fixed.
+                logger.warning("camera control out of range; the driver clamps it", metadata: [
+                    "camera": .string(name), "control": .string(info.name), "value": .stringConvertible(control.value),
+                    "range": .string("\(info.minimum)...\(info.maximum)")])
+            }
             do {
                 try device.setControl(id: info.id, value: Int32(clamping: control.value))
             } catch {

@@ -9,6 +9,8 @@
 //       Opens (and recovers) the outbox and prints one JSON line: recovery report, integrity_check, queued ids, lost.
 //   outbox-torture bench --dir D --items N --kind alarm|snapshot [--snapshot-bytes N]
 //       Enqueues N items as fast as it can and prints items per second.
+//   outbox-torture drain --dir D --endpoint URL --bucket B [--prefix P] [--concurrency N]
+//       Uploads everything queued with the real worker and prints seconds and bytes (bench-outbox's throughput run).
 // Credentials for an S3 endpoint come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 import Crypto
 import Foundation
@@ -116,6 +118,8 @@ struct OutboxTorture {
             await run(options: options, directory: directory, logger: logger)
         case "bench":
             bench(options: options, directory: directory, logger: logger)
+        case "drain":
+            await drain(options: options, directory: directory, logger: logger)
         default:
             FileHandle.standardError.write(Data("outbox-torture: unknown command \(arguments[1])\n".utf8))
             exit(2)
@@ -175,6 +179,37 @@ struct OutboxTorture {
         uploads.cancel()
         await uploads.value
         outbox.close()
+    }
+
+    static func makeStore(_ endpoint: String, uplink: UplinkSettings) -> any ObjectStore {
+        if endpoint.hasPrefix("file://") { return FileEndpoint(root: String(endpoint.dropFirst("file://".count))) }
+        guard let url = URL(string: endpoint), let credentials = try? CredentialsLoader.load(file: nil, environment: ProcessInfo.processInfo.environment) else {
+            FileHandle.standardError.write(Data("outbox-torture: bad endpoint or no AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY\n".utf8))
+            exit(2)
+        }
+        return S3Client(endpoint: url, bucket: uplink.bucket, region: "us-east-1", addressing: .path, credentials: credentials)
+    }
+
+    static func drain(options: Options, directory: String, logger: Logger) async {
+        let (outbox, _) = openOutbox(directory, logger: logger)
+        var uplink = UplinkSettings()
+        let endpoint = options.string("endpoint")
+        uplink.endpoint = URL(string: endpoint)
+        uplink.bucket = options.string("bucket", "remotair-test")
+        uplink.prefix = options.string("prefix", "bench")
+        uplink.concurrency = options.int("concurrency", 4)
+        let bytes = outbox.status().queuedBytes
+        let worker = UploadWorker(outbox: outbox, store: makeStore(endpoint, uplink: uplink), settings: uplink, deviceID: "bench-board", logger: logger)
+        let start = ContinuousClock.now
+        let uploads = Task { try? await worker.run() }
+        while outbox.status().queuedItems > 0 { try? await Task.sleep(for: .milliseconds(20)) }
+        let elapsed = ContinuousClock.now - start
+        uploads.cancel()
+        await uploads.value
+        let status = outbox.status()
+        outbox.close()
+        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        printJSON(["seconds": seconds, "bytes": bytes, "uploaded": status.uploaded, "errors": status.lastError ?? ""])
     }
 
     static func bench(options: Options, directory: String, logger: Logger) {

@@ -5,6 +5,8 @@ import Daemon
 import Foundation
 import Journal
 import Logging
+import Inference
+import Monitoring
 import Settings
 
 @main
@@ -69,8 +71,22 @@ struct Run: AsyncParsableCommand {
 
     @OptionGroup var options: ConfigOptions
 
+    @Option(name: .long, help: "Play a scripted scenario on the simulated board: \(Scenario.catalogue.map(\.name).joined(separator: ", ")).")
+    var scenario: String?
+
     func run() async throws {
-        let configuration = try options.load()
+        var configuration = try options.load()
+        if let scenario { configuration.simulation.scenario = scenario }
+        if let name = configuration.simulation.scenario {
+            do {
+                _ = try Scenario.named(name)
+            } catch {
+                throw failure("\(configuration.file): simulation.scenario: \(error)")
+            }
+            guard configuration.board == .simulated else {
+                throw failure("a scenario plays only on the simulated board (--simulate or board: simulated)")
+            }
+        }
         JournalLogHandler.bootstrap(level: Logger.Level(configuration.logLevel))
         let logger = Logger(label: "remotaird")
         let board: Board = configuration.board == .simulated
@@ -100,6 +116,15 @@ struct CheckConfig: AsyncParsableCommand {
         } catch {
             throw failure("\(error)")
         }
+        // The calibration files and the model they name, cross-checked (labels, model hash, thresholds).
+        let modelSet: ModelSet
+        do {
+            modelSet = try ModelSet.load(configuration: configuration, version: RemotairVersion.string)
+        } catch {
+            throw failure(error.description)
+        }
         print("\(configuration.file): ok (device \(configuration.deviceID), board \(configuration.board.rawValue))")
+        print("\(modelSet.calibration.classifier.file): ok (labels \(modelSet.classifier.labels.joined(separator: ", ")), model \(modelSet.classifier.modelSHA256.prefix(12)))")
+        print("\(modelSet.calibration.risk.file): ok (\(modelSet.calibration.risk.airQuality.count) air-quality rules)")
     }
 }

@@ -11,7 +11,7 @@ struct DaemonProcessTests {
     func simulatedRunStopsOnSigterm() async throws {
         let state = try TemporaryDirectory("remotaird-run")
         defer { state.remove() }
-        let config = try state.write("r.yaml", "device_id: test-board\nboard: hardware\nruntime_dir: \(state.file("run"))\n")
+        let config = try state.write("r.yaml", "device_id: test-board\nboard: hardware\nruntime_dir: \(state.file("run"))\ncalibration_dir: \(PackagePaths.root)/Calibration\n")
         let child = ChildProcess(remotaird, ["run", "--simulate", "--config", config, "--state-dir", state.file("state")],
                                  environment: ["PATH": "/usr/bin:/bin"])
         try child.start()
@@ -28,9 +28,14 @@ struct DaemonProcessTests {
     func checkConfig() async throws {
         let dir = try TemporaryDirectory("remotaird-check")
         defer { dir.remove() }
-        let (okStatus, okOut, _) = try await ChildProcess.run(remotaird, ["check-config", "--config", PackagePaths.root + "/systemd/remotaird.yaml"])
-        #expect(okStatus == 0)
-        #expect(okOut.contains("ok"))
+        // The shipped example, pointed at the repository's calibration instead of /etc/remotair/calibration.
+        let example = try String(contentsOfFile: PackagePaths.root + "/systemd/remotaird.yaml", encoding: .utf8)
+            .replacingOccurrences(of: "calibration_dir: /etc/remotair/calibration", with: "calibration_dir: \(PackagePaths.root)/Calibration")
+        let copy = try dir.write("example.yaml", example)
+        let (okStatus, okOut, okErr) = try await ChildProcess.run(remotaird, ["check-config", "--config", copy])
+        #expect(okStatus == 0, "\(okErr)")
+        #expect(okOut.contains("classifier.yaml: ok (labels clean, dirty"))
+        #expect(okOut.contains("risk.yaml: ok"))
 
         let bad = try dir.write("bad.yaml", "device_id: b\ncapture:\n  interval: often\n")
         let (status, _, stderr) = try await ChildProcess.run(remotaird, ["check-config", "--config", bad])

@@ -101,6 +101,8 @@ import Testing
         #expect(backoff.fail(unit: 0.5) == .seconds(450))
         backoff.reset()
         #expect(backoff.ceiling == .seconds(1))
+        // An item's own backoff resumes from its stored attempt count.
+        #expect(Backoff(failures: 3).ceiling == .seconds(8))
     }
 }
 

@@ -142,7 +142,7 @@ struct V4L2CameraTests {
         settings.controls = [
             CameraControlSetting(name: "exposure", value: 400),
             CameraControlSetting(name: "power_line_frequency", value: 1),
-            CameraControlSetting(name: "gain", value: 999),        // out of range: refused, logged
+            CameraControlSetting(name: "gain", value: 999),        // out of range: the driver clamps it; logged
             CameraControlSetting(name: "Brightness", value: 10),   // not offered: logged
         ]
         let camera = try V4L2Camera(settings: settings, device: { _ in fake })
@@ -150,6 +150,6 @@ struct V4L2CameraTests {
         #expect(fake.controlValue(id: 0x009A_0901) == 1)    // Auto Exposure: manual mode
         #expect(fake.controlValue(id: 0x009A_0902) == 400)  // Exposure Time, Absolute
         #expect(fake.controlValue(id: 0x0098_0918) == 1)    // Power Line Frequency: 50 Hz
-        #expect(fake.controlValue(id: 0x0098_0913) == 32)   // Gain unchanged
+        #expect(fake.controlValue(id: 0x0098_0913) == 255)  // Gain clamped to its maximum, as v4l2-ctrls does
     }
 }

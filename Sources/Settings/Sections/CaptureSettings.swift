@@ -16,7 +16,8 @@ public struct CaptureSettings: Sendable, Equatable {
     public init() {}
 
     init(_ map: ConfigMapping) throws(ConfigurationError) {
-        interval = try map.duration("interval", default: interval, in: .seconds(1)...(.seconds(7 * 86400)))
+        // Sub-second intervals exist for soak tests of the simulated board.
+        interval = try map.duration("interval", default: interval, in: .milliseconds(10)...(.seconds(7 * 86400)))
         jitter = try map.duration("jitter", default: jitter, in: .zero...(.seconds(3600)))
         snapshotInterval = try map.duration("snapshot_interval", default: snapshotInterval, in: .seconds(1)...(.seconds(30 * 86400)))
         sampleBand = try map.double("sample_band", default: sampleBand, in: 0...0.5)

@@ -1,0 +1,65 @@
+import Foundation
+import Inference
+import Logging
+import Monitoring
+import Settings
+
+/// Hot reload (SIGHUP, `remotairctl reload`): configuration, calibration and model are loaded and
+/// validated completely first; only then does the monitor switch to them. On any error the running set
+/// stays and the error is logged and returned. Settings that belong to devices and sockets (cameras,
+/// sensors, GPIO, control, outbox, uplink) need a restart; a reload says so when they changed.
+public actor Reloader {
+    let daemon: Daemon
+    let monitor: Monitor
+    let logger: Logger
+    private var current: DaemonConfiguration
+
+    init(daemon: Daemon, monitor: Monitor, logger: Logger) {
+        self.daemon = daemon
+        self.monitor = monitor
+        self.logger = logger
+        self.current = daemon.configuration
+    }
+
+    public enum Outcome: Sendable {
+        case reloaded([String])
+        case failed(String)
+    }
+
+    public func reload() async -> Outcome {
+        let file = current.file
+        var next: DaemonConfiguration
+        do {
+            next = try DaemonConfiguration.load(file: file)
+        } catch {
+            logger.error("reload refused; keeping the running configuration", metadata: ["error": .string(error.description)])
+            return .failed(error.description)
+        }
+        // Command-line overrides given at start stay in force.
+        next.board = current.board
+        next.stateDirectory = current.stateDirectory
+        let modelSet: ModelSet
+        do {
+            modelSet = try ModelSet.load(configuration: next, version: Daemon.version)
+        } catch {
+            logger.error("reload refused; keeping the running model and calibration", metadata: ["error": .string(error.description)])
+            return .failed(error.description)
+        }
+        await monitor.reload(settings: modelSet.settings,
+                             classifier: ModelFrameClassifier(classifier: modelSet.classifier, modelVersion: modelSet.provenance.modelVersion),
+                             provenance: modelSet.provenance)
+        var needsRestart: [String] = []
+        if next.cameras != current.cameras { needsRestart.append("cameras") }
+        if next.sensors != current.sensors { needsRestart.append("sensors") }
+        if next.gpio != current.gpio { needsRestart.append("gpio") }
+        if next.control != current.control { needsRestart.append("control") }
+        if next.outbox != current.outbox { needsRestart.append("outbox") }
+        if next.uplink != current.uplink { needsRestart.append("uplink") }
+        if !needsRestart.isEmpty {
+            logger.warning("reloaded; these sections changed and take effect at the next restart", metadata: ["sections": .string(needsRestart.joined(separator: ","))])
+        }
+        current = next
+        logger.notice("reloaded", metadata: ["model_sha256": .string(modelSet.classifier.modelSHA256), "model": .string(modelSet.calibration.classifier.model)])
+        return .reloaded(["configuration", "calibration", "model"])
+    }
+}
