@@ -3,6 +3,7 @@ import Inference
 import JPEG
 import Settings
 import Testing
+import TestSupport
 
 @Suite struct ClassifierTests {
     static func image(width: Int, height: Int) -> RGBImage {
@@ -142,5 +143,22 @@ import Testing
         #expect(throws: InferenceError.self) { try NumPyArray(bytes: float64) }
         #expect(throws: InferenceError.self) { try NumPyArray(bytes: Array(array.bytes.dropLast())) }
         #expect(throws: InferenceError.self) { try NumPyArray(bytes: Array("hello".utf8)) }
+    }
+}
+
+/// The model the training toolchain ships (Calibration/duct-classifier.onnx, onnxruntime QDQ int8) on the
+/// simulation frames it was built from: it loads through the calibration file and gets the folders' labels.
+@Suite struct ShippedModelTests {
+    @Test func shippedModelClassifiesTheSimulationFrames() throws {
+        let root = PackagePaths.root
+        let calibration = try ClassifierCalibration.load(file: root + "/Calibration/classifier.yaml")
+        let classifier = try Classifier(modelPath: calibration.model)
+        #expect(classifier.modelSHA256 == calibration.modelSHA256)
+        #expect(classifier.labels == calibration.labels)
+        for label in ["clean", "dirty"] {
+            let data = try Data(contentsOf: URL(fileURLWithPath: root + "/Calibration/simulation/frames/\(label)/000.jpg"))
+            let result = try classifier.classify(jpeg: [UInt8](data))
+            #expect(result.label == label, "\(label)/000.jpg scored \(result.scores)")
+        }
     }
 }
