@@ -14,7 +14,7 @@ struct Remotaird: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "remotaird",
         abstract: "Remotair duct monitor: air-quality sensors, duct cameras, on-device classifier, alarm uplink.",
-        version: RemotairVersion.string,
+        version: Daemon.version,
         subcommands: [Run.self, CheckConfig.self, SensorsCommand.self, Capture.self, Classify.self, Infer.self],
         defaultSubcommand: Run.self
     )
@@ -119,7 +119,7 @@ struct CheckConfig: AsyncParsableCommand {
         // The calibration files and the model they name, cross-checked (labels, model hash, thresholds).
         let modelSet: ModelSet
         do {
-            modelSet = try ModelSet.load(configuration: configuration, version: RemotairVersion.string)
+            modelSet = try ModelSet.load(configuration: configuration, version: Daemon.version)
         } catch {
             throw failure(error.description)
         }
