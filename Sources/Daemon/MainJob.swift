@@ -114,9 +114,12 @@ struct RiskFeedService: Service {
                 seen[key] = reading.timestamp
                 await monitor.observe(metric: reading.metric.rawValue, value: reading.value, unit: reading.unit)
             }
+            var serials: [String: String] = [:]
             for status in sensors.statuses() {
                 await monitor.observe(sensor: status.id, faulted: status.state == .faulted)
+                if let serial = status.serial { serials[status.id] = serial }
             }
+            await monitor.updateSensorSerials(serials)
             for status in await cameras.coordinator.statuses() {
                 await monitor.observe(camera: status.name, online: status.state != .offline && status.state != .absent)
             }

@@ -126,6 +126,12 @@ public actor Monitor {
         return report
     }
 
+    /// Sensor serials as the sensors report them, for alarm provenance.
+    public func updateSensorSerials(_ serials: [String: String]) {
+        guard serials != provenance.sensorSerials else { return }
+        provenance.sensorSerials = serials
+    }
+
     /// A sensor reading for the air-quality rules.
     public func observe(metric: String, value: Double, unit: String) async {
         let events = state.engine.observeMetric(metric, value: value, unit: unit, at: now())

@@ -88,6 +88,7 @@ struct ScenarioEndToEndTests {
         let provenance = dirty.first?["provenance"] as? [String: Any]
         #expect((provenance?["model_sha256"] as? String)?.count == 64)
         #expect(provenance?["device_id"] as? String == "e2e-board")
+        #expect((provenance?["sensor_serials"] as? [String: String])?["sps30"]?.isEmpty == false)
 
         let snapshots = try board.uploadedJSON(kind: "snapshot")
         let raisedID = dirty.first { $0["transition"] as? String == "raised" }?["id"] as? String
