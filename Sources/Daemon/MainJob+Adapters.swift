@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import Inference
 import JPEG
@@ -146,5 +145,5 @@ extension JSONEncoder {
 /// SHA-256 of a file as hex, for provenance; nil when unreadable.
 func fileSHA256(_ path: String) -> String? {
     guard let data = FileManager.default.contents(atPath: path) else { return nil }
-    return SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+    return Digest.sha256(data)
 }

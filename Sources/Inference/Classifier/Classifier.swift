@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import JPEG
 import ONNX
@@ -82,7 +83,7 @@ public final class Classifier: Sendable {
         modelMetadata = try ModelMetadata(properties: model.metadata, outputCount: classes, settings: settings)
         labels = modelMetadata.labels
         metadata = model.metadata
-        modelSHA256 = SHA256.hex(modelBytes)
+        modelSHA256 = SHA256.hash(data: modelBytes).map { String(format: "%02x", $0) }.joined()
         inputShape = plan.inputShape
         outputShape = plan.outputShape
         appliesSoftmax = !["Softmax", "Sigmoid"].contains(plan.outputOperator)
