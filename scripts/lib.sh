@@ -27,16 +27,8 @@ ensure_swift() {
 }
 
 # A Python venv at $1 with the pinned requirements file $2; rebuilt only when the file changes.
+# One implementation, shared with the training toolchain's wrappers.
+source "$REPO_ROOT/scripts/toolchain/venv.sh"
 ensure_venv() {
-    local venv="$1" requirements="$2"
-    local stamp="$venv/.requirements.sha256"
-    local want
-    want="$(sha256sum "$requirements" | cut -d' ' -f1)"
-    if [ -x "$venv/bin/python" ] && [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
-        return 0
-    fi
-    log "preparing Python venv $venv from $requirements"
-    python3 -m venv "$venv" || die "python3 -m venv failed (apt install python3-venv?)"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements" || die "pip install -r $requirements failed"
-    echo "$want" > "$stamp"
+    toolchain_venv "$1" "$2" || die "could not prepare the Python venv $1 from $2"
 }
