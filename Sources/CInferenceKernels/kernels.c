@@ -100,23 +100,6 @@ void rk_gemm_f32(int32_t M, int32_t N, int32_t K, const float *a, const float *b
 RK_PAD(rk_pad_u8, uint8_t)
 RK_PAD(rk_pad_s8, int8_t)
 
-#define RK_PAD_F32(NAME, TYPE)                                                                                \
-    RK_MULTIVERSION void NAME(const TYPE *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint, \
-              int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, float *out) {             \
-        const int32_t paddedWidth = width + padLeft + padRight, paddedHeight = height + padTop + padBottom;   \
-        for (int32_t c = 0; c < channels; c++) {                                                              \
-            float *plane = out + (int64_t)c * paddedHeight * paddedWidth;                                     \
-            memset(plane, 0, sizeof(float) * (size_t)paddedHeight * (size_t)paddedWidth);                     \
-            const TYPE *src = in + (int64_t)c * height * width;                                               \
-            for (int32_t h = 0; h < height; h++) {                                                            \
-                float *dst = plane + (int64_t)(h + padTop) * paddedWidth + padLeft;                           \
-                const TYPE *row = src + (int64_t)h * width;                                                   \
-                for (int32_t w = 0; w < width; w++) dst[w] = (float)((int32_t)row[w] - zeroPoint);            \
-            }                                                                                                 \
-        }                                                                                                     \
-    }
-RK_PAD_F32(rk_pad_u8_f32, uint8_t)
-RK_PAD_F32(rk_pad_s8_f32, int8_t)
 
 // Writes one output channel from its int32 accumulators.
 RK_MULTIVERSION
@@ -146,72 +129,6 @@ static void requantize_channel(const int32_t *acc, int32_t count, int32_t channe
 }
 
 RK_MULTIVERSION
-void rk_qconv2d(const rk_conv_geometry *g, const int16_t *paddedIn, const int8_t *weight, const int32_t *bias,
-                int32_t *acc, void *out, const rk_requant *rq) {
-    const int32_t cinG = g->inChannels / g->group, coutG = g->outChannels / g->group;
-    const int32_t paddedHeight = g->inHeight + g->padTop + g->padBottom;
-    const int32_t paddedWidth = g->inWidth + g->padLeft + g->padRight;
-    const int64_t planeIn = (int64_t)paddedHeight * paddedWidth;
-    const int32_t planeOut = g->outHeight * g->outWidth;
-    const int32_t kernelSize = g->kernelHeight * g->kernelWidth;
-    const int pointwise = g->kernelHeight == 1 && g->kernelWidth == 1 && g->strideHeight == 1 && g->strideWidth == 1;
-    for (int32_t m = 0; m < g->outChannels; m++) {
-        const int32_t group = m / coutG;
-        const int32_t b = bias ? bias[m] : 0;
-        for (int32_t p = 0; p < planeOut; p++) acc[p] = b;
-        for (int32_t c = 0; c < cinG; c++) {
-            const int16_t *src = paddedIn + (int64_t)(group * cinG + c) * planeIn;
-            const int8_t *w = weight + ((int64_t)m * cinG + c) * kernelSize;
-            if (pointwise && paddedWidth == g->outWidth) {
-                const int32_t wv = w[0];
-                for (int32_t p = 0; p < planeOut; p++) acc[p] += wv * (int32_t)src[p];
-                continue;
-            }
-        }
-        // Row by row: one output row of accumulators stays in L1 while every input channel and
-        // kernel row adds into it; 3-wide kernels add their three taps in one pass.
-        for (int32_t oh = 0; oh < g->outHeight; oh++) {
-            int32_t *dst = acc + (int64_t)oh * g->outWidth;
-            if (pointwise && paddedWidth == g->outWidth) break;
-            for (int32_t c = 0; c < cinG; c++) {
-                const int16_t *src = paddedIn + (int64_t)(group * cinG + c) * planeIn;
-                const int8_t *w = weight + ((int64_t)m * cinG + c) * kernelSize;
-                for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
-                    const int16_t *row = src + (int64_t)(oh * g->strideHeight + kh * g->dilationHeight) * paddedWidth;
-                    const int8_t *wk = w + kh * g->kernelWidth;
-                    if (g->kernelWidth == 3 && g->dilationWidth == 1) {
-                        const int32_t w0 = wk[0], w1 = wk[1], w2 = wk[2];
-                        if (g->strideWidth == 1) {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++)
-                                dst[ow] += w0 * (int32_t)row[ow] + w1 * (int32_t)row[ow + 1] + w2 * (int32_t)row[ow + 2];
-                        } else if (g->strideWidth == 2) {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++)
-                                dst[ow] += w0 * (int32_t)row[2 * ow] + w1 * (int32_t)row[2 * ow + 1] + w2 * (int32_t)row[2 * ow + 2];
-                        } else {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++) {
-                                const int16_t *r = row + ow * g->strideWidth;
-                                dst[ow] += w0 * (int32_t)r[0] + w1 * (int32_t)r[1] + w2 * (int32_t)r[2];
-                            }
-                        }
-                        continue;
-                    }
-                    for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
-                        const int32_t wv = wk[kw];
-                        const int16_t *r = row + kw * g->dilationWidth;
-                        if (g->strideWidth == 1) {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * (int32_t)r[ow];
-                        } else {
-                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * (int32_t)r[ow * g->strideWidth];
-                        }
-                    }
-                }
-            }
-        }
-        requantize_channel(acc, planeOut, m, out, (int64_t)m * planeOut, rq);
-    }
-}
-
-RK_MULTIVERSION
 void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *bT, const int32_t *bias,
               void *out, const rk_requant *rq) {
     for (int32_t m = 0; m < M; m++) {
@@ -225,46 +142,3 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
     }
 }
 
-RK_MULTIVERSION
-void rk_qconv2d_exact_f32(const rk_conv_geometry *g, const float *paddedIn, const float *weight, const int32_t *bias,
-                          float *acc, void *out, const rk_requant *rq) {
-    const int32_t cinG = g->inChannels / g->group, coutG = g->outChannels / g->group;
-    const int32_t paddedWidth = g->inWidth + g->padLeft + g->padRight;
-    const int64_t planeIn = (int64_t)(g->inHeight + g->padTop + g->padBottom) * paddedWidth;
-    const int32_t planeOut = g->outHeight * g->outWidth;
-    const int32_t kernelSize = g->kernelHeight * g->kernelWidth;
-    int32_t *sums = (int32_t *)acc;  // converted in place once the float sums are complete
-    for (int32_t m = 0; m < g->outChannels; m++) {
-        const int32_t group = m / coutG;
-        for (int32_t oh = 0; oh < g->outHeight; oh++) {
-            float *dst = acc + (int64_t)oh * g->outWidth;
-            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] = 0.0f;
-            for (int32_t c = 0; c < cinG; c++) {
-                const float *src = paddedIn + (int64_t)(group * cinG + c) * planeIn;
-                const float *w = weight + ((int64_t)m * cinG + c) * kernelSize;
-                for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
-                    const float *row = src + (int64_t)(oh * g->strideHeight + kh * g->dilationHeight) * paddedWidth;
-                    const float *wk = w + kh * g->kernelWidth;
-                    if (g->kernelWidth == 3 && g->dilationWidth == 1 && g->strideWidth == 1) {
-                        const float w0 = wk[0], w1 = wk[1], w2 = wk[2];
-                        for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += w0 * row[ow] + w1 * row[ow + 1] + w2 * row[ow + 2];
-                    } else if (g->kernelWidth == 3 && g->dilationWidth == 1 && g->strideWidth == 2) {
-                        const float w0 = wk[0], w1 = wk[1], w2 = wk[2];
-                        for (int32_t ow = 0; ow < g->outWidth; ow++)
-                            dst[ow] += w0 * row[2 * ow] + w1 * row[2 * ow + 1] + w2 * row[2 * ow + 2];
-                    } else {
-                        for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
-                            const float wv = wk[kw];
-                            const float *r = row + kw * g->dilationWidth;
-                            for (int32_t ow = 0; ow < g->outWidth; ow++) dst[ow] += wv * r[ow * g->strideWidth];
-                        }
-                    }
-                }
-            }
-        }
-        // Every partial sum is an integer below 2^24 (checked by the planner), so the float sums are exact.
-        const int32_t b = bias ? bias[m] : 0;
-        for (int32_t p = 0; p < planeOut; p++) sums[p] = (int32_t)acc[p] + b;
-        requantize_channel(sums, planeOut, m, out, (int64_t)m * planeOut, rq);
-    }
-}

@@ -43,11 +43,6 @@ typedef struct {
     const float *floatBias;
 } rk_requant;
 
-/// Integer convolution over a padded int16 input (see rk_pad_*): int8 weights (already minus their
-/// zero point), int32 bias, int32 accumulation into `acc` (outHeight x outWidth scratch), requantized.
-void rk_qconv2d(const rk_conv_geometry *g, const int16_t *paddedIn, const int8_t *weight, const int32_t *bias,
-                int32_t *acc, void *out, const rk_requant *rq);
-
 /// Integer matrix product: rows of a (M x K, int16 = x - zeroPoint) times bT (N x K int8) + bias,
 /// requantized per column n.
 void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *bT, const int32_t *bias,
@@ -55,39 +50,70 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
 
 
 
-// MARK: - Dot-product kernels (x86-64 AVX-512 VNNI), chosen at run time
+// MARK: - Channels-last (NHWC) integer kernels, with AVX-512 VNNI fast paths chosen at run time
 
-/// 1 while rk_force_portable(1) is in effect.
-int32_t rk_portable_forced(void);
-
-/// Integer convolution computed with float multiply-adds, used when every partial sum is an integer
-/// below 2^24 (kernel size x 255 x 128 < 2^24: depthwise and small 3x3 convolutions), so each float
-/// sum is exact and the result bit-identical to rk_qconv2d. The padded input holds (x - zero point) as
-/// floats (rk_pad_u8_f32 / rk_pad_s8_f32), the weights as floats; `acc` is outHeight x outWidth scratch.
-void rk_qconv2d_exact_f32(const rk_conv_geometry *g, const float *paddedIn, const float *weight, const int32_t *bias,
-                          float *acc, void *out, const rk_requant *rq);
-void rk_pad_u8_f32(const uint8_t *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint,
-                   int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, float *out);
-void rk_pad_s8_f32(const int8_t *in, int32_t channels, int32_t height, int32_t width, int32_t zeroPoint,
-                   int32_t padTop, int32_t padLeft, int32_t padBottom, int32_t padRight, float *out);
-
-/// 1 when the CPU has AVX-512 VNNI (vpdpbusd) and the fast path is not disabled.
+/// 1 when the CPU has AVX-512 VNNI (vpdpbusd) and the fast paths are not disabled.
 int32_t rk_fast_int8_available(void);
 /// Disables (1) or re-enables (0) the fast paths, so tests can compare them with the portable kernels.
 void rk_force_portable(int32_t on);
 
-/// Bytes of the packed weights of a pointwise convolution (M output x C input channels).
-int64_t rk_pointwise_packed_bytes(int32_t M, int32_t C);
-/// Packs int8 weights [M][C] into blocks of 16 output channels x 4 input channels (zero padded).
-void rk_pointwise_pack(const int8_t *weight, int32_t M, int32_t C, int8_t *packed);
-/// Bytes of scratch for rk_qpointwise_fast (the input transposed to pixel-major).
-int64_t rk_pointwise_scratch_bytes(int32_t C, int32_t pixels);
+/// Bytes of weights packed by rk_gemm_pack for M outputs of depth K.
+int64_t rk_gemm_packed_bytes(int32_t M, int32_t K);
+/// Packs int8 weights [M][K] into blocks of 16 outputs x groups of 4 depth values (zero padded), the
+/// operand layout of one vpdpbusd.
+void rk_gemm_pack(const int8_t *weight, int32_t M, int32_t K, int8_t *packed);
 
-/// Pointwise (1x1, stride 1, no padding, one group) integer convolution with AVX-512 VNNI:
-/// acc[m][p] = biasAdjusted[m] + sum_c x[c][p] * w[m][c], x read as unsigned (int8 input is shifted by
-/// 128 and its zero point with it, folded into biasAdjusted by the caller), then requantized as rk_qconv2d.
-/// Returns 0 when the fast path is unavailable (the caller then runs the portable kernel).
-int32_t rk_qpointwise_fast(int32_t C, int32_t M, int32_t pixels, const void *in, int32_t inputSigned,
-                           const int8_t *packed, const int32_t *biasAdjusted, uint8_t *scratch, void *out,
-                           const rk_requant *rq);
+/// Integer matrix product with requantized output: out[p][m] (row stride ldc bytes) =
+/// requant(bias[m] + sum_k a[p][k] * w[m][k]) for p < P, m < M. `a` holds P rows of unsigned bytes
+/// (row stride lda), each readable up to K rounded up to 4 (the packed weights there are zero);
+/// `bias` and `rq->multiplier` hold M rounded up to 16 values. Zero points are folded into `bias` by
+/// the caller. Output bytes are uint8 or int8 by `rq->outputSigned`. `rq->floatOutput` is not used.
+void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+                   const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq);
+
+/// Copies the receptive field of every output pixel of an NHWC image into one row of `col`
+/// (taps in (kh, kw, channel) order, `rowBytes` per row, zero after the last tap): channels
+/// [channelOffset, channelOffset + channels) of each tap, xor `flip` (0x80 turns int8 into the
+/// unsigned form the dot product reads), `padValue` outside the image.
+void rk_im2col_nhwc(const rk_conv_geometry *g, const uint8_t *in, int32_t channelOffset, int32_t channels, uint8_t flip,
+                    uint8_t padValue, uint8_t *col, int32_t rowBytes);
+
+/// Operands of the dot-product depthwise kernel, made by rk_depthwise_pack: for each block of 64
+/// channels and each tap, four 64-byte weight vectors (vector j keeps byte j of every 4, the weight of
+/// channel 4i+j), and bias (zero-point correction folded in) and multipliers in the same permuted order.
+typedef struct {
+    const int8_t *weight;
+    const int32_t *bias;
+    const float *multiplier;
+} rk_depthwise_packed;
+
+int64_t rk_depthwise_packed_weight_bytes(int32_t C, int32_t taps);
+/// Packs int32 weights [taps][C], bias [C] and multipliers [C]; packedBias and packedMultiplier hold
+/// C rounded up to 64 values. `unsignedZero` is the input zero point (plus 128 for int8 input).
+void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
+                       int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier);
+
+/// Depthwise convolution (one filter per channel) over NHWC: weights int32 [kh][kw][C], `bias` per
+/// channel, multipliers in `rq`, plus the packed operands of the fast path. `scratch` holds
+/// max(4 C, C + 64) bytes.
+void rk_qdepthwise_nhwc(const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero, const int32_t *weight,
+                        const int32_t *bias, const rk_depthwise_packed *packed, void *out, const rk_requant *rq, void *scratch);
+
+/// Quantized addition of two tensors of the same shape and layout:
+/// out = clamp(round((a - zeroA) * ratioA + (b - zeroB) * ratioB) + zeroOut, lo, hi),
+/// with ratioX = scaleX / scaleOut.
+typedef struct {
+    float ratioA, ratioB;
+    int32_t zeroA, zeroB, zeroOut;
+    int32_t lo, hi;
+} rk_qadd_parameters;
+void rk_qadd(int64_t count, const void *a, const void *b, int32_t inputSigned, const rk_qadd_parameters *q, void *out);
+
+/// QuantizeLinear per tensor from NCHW float into NHWC bytes (channels x pixels in, pixels x channels out).
+void rk_quantize_nchw_to_nhwc(const float *in, int32_t channels, int32_t pixels, float scale, int32_t zero, int32_t lo, int32_t hi,
+                              int32_t outputSigned, void *out);
+/// DequantizeLinear per tensor from NHWC bytes into NCHW float.
+void rk_dequantize_nhwc_to_nchw(const void *in, int32_t inputSigned, int32_t channels, int32_t pixels, float scale, int32_t zero, float *out);
+/// Transposes a rows x columns matrix of bytes (NHWC <-> NCHW for one image).
+void rk_transpose_bytes(const uint8_t *in, int32_t rows, int32_t columns, uint8_t *out);
 #endif

@@ -6,7 +6,8 @@ import ONNX
 ///   QLinearGlobalAveragePool, QLinearConcat, QLinearLeakyRelu, QLinearSigmoid, QLinearSoftmax)
 ///   become DequantizeLinear -> float op -> QuantizeLinear, which is what they compute;
 /// - DequantizeLinear -> Conv/Gemm/MatMul (-> Relu/Clip) -> QuantizeLinear islands become one
-///   integer node (QLinearConv or a QGemm), the same node QOperator models carry;
+///   integer node (QLinearConv or a QGemm), the same node QOperator models carry; so do residual
+///   DequantizeLinear x2 -> Add (-> Relu/Clip) -> QuantizeLinear (QLinearAdd, QOperator ones included);
 /// - DequantizeLinear of constants is folded; BatchNormalization folds into the preceding float Conv,
 ///   Relu/Clip into the preceding Conv's clamp; nodes nothing reads are dropped.
 struct GraphRewriter {
@@ -178,6 +179,14 @@ struct GraphRewriter {
 
     private func isConstant(_ value: String) -> Bool { constants[value] != nil }
 
+    /// The DequantizeLinear of a computed (not constant) value, quantized per tensor, if `value` is one.
+    private func activationDequantizer(of value: String) -> ONNXNode? {
+        guard let node = dequantizer(of: value), !isConstant(node.inputs[0]), node.inputs.count >= 2,
+              isScalarConstant(node.inputs[1]), node.inputs.count < 3 || node.inputs[2].isEmpty || isScalarConstant(node.inputs[2])
+        else { return nil }
+        return node
+    }
+
     private func isScalarConstant(_ value: String) -> Bool { constants[value].map { $0.count == 1 } ?? false }
 
     /// Single consumer of a node's output that is not also a graph output.
@@ -262,6 +271,29 @@ struct GraphRewriter {
                     if tail.activation != nil, let activationIndex = producer(of: tail.quantize.inputs[0]) { remove.append(activationIndex) }
                     for position in remove.sorted(by: >) where position != index { nodes.remove(at: position) }
                 }
+            } else if node.domain.isEmpty, node.opType == "Add", node.inputs.count == 2,
+                      let a = activationDequantizer(of: node.inputs[0]), let b = activationDequantizer(of: node.inputs[1]),
+                      let tail = quantizingTail(after: index) {
+                // Residual additions: DequantizeLinear x2 -> Add (-> Relu|Clip) -> QuantizeLinear computed on the
+                // quantized values directly (com.microsoft QLinearAdd, as onnxruntime's QDQ transformer does).
+                var attributes: [String: ONNXAttribute] = [:]
+                if let activation = tail.activation {
+                    attributes["rk_activation"] = .string(activation.opType)
+                    if activation.opType == "Clip" {
+                        let low = activation.inputs.count > 1 && !activation.inputs[1].isEmpty ? constants[activation.inputs[1]]?.floats.first : nil
+                        let high = activation.inputs.count > 2 && !activation.inputs[2].isEmpty ? constants[activation.inputs[2]]?.floats.first : nil
+                        attributes["rk_clip"] = .floats([low ?? -.infinity, high ?? .infinity])
+                    }
+                }
+                func operand(_ dequantize: ONNXNode) -> [String] {
+                    [dequantize.inputs[0], dequantize.inputs[1], dequantize.inputs.count > 2 ? dequantize.inputs[2] : ""]
+                }
+                let inputs = operand(a) + operand(b) + [tail.quantize.inputs[1], tail.quantize.inputs.count > 2 ? tail.quantize.inputs[2] : ""]
+                nodes[index] = ONNXNode(name: node.name, opType: "QLinearAdd", domain: "com.microsoft", inputs: inputs,
+                                        outputs: tail.quantize.outputs, attributes: attributes)
+                var remove = [tail.last]
+                if tail.activation != nil, let activationIndex = producer(of: tail.quantize.inputs[0]) { remove.append(activationIndex) }
+                for position in remove.sorted(by: >) where position != index { nodes.remove(at: position) }
             } else if node.opType == "QLinearMatMul", node.domain.isEmpty {
                 guard node.inputs.count == 8 else { throw .invalidNode(op: node.opType, node: node.name, reason: "expected 8 inputs") }
                 var attributes = node.attributes

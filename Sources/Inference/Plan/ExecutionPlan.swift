@@ -37,7 +37,7 @@ public final class ExecutionPlan {
 
     public init(model: ONNXModel, arenaLimit: Int = 64 << 20) throws(InferenceError) {
         var rewriter = try GraphRewriter(model: model)
-        let nodes = try rewriter.rewrite()
+        let rewritten = try rewriter.rewrite()
         let constants = rewriter.constants
 
         guard model.inputs.count == 1, let graphInput = model.inputs.first else {
@@ -64,8 +64,14 @@ public final class ExecutionPlan {
             guard saturatingProduct(tensor.shape.map { max($0, 1) }) <= 1 << 28 else { throw .invalidGraph("constant '\(name)' has absurd shape \(tensor.shape)") }
             descriptors[name] = TensorDescriptor(type: tensor.elementType, shape: tensor.shape)
         }
+        // Integer islands run channels-last; a QuantizeLinear feeding one writes that layout directly.
+        var islandInputs = Set<String>()
+        for node in rewritten where (node.domain.isEmpty && node.opType == "QLinearConv") || (node.domain == "com.microsoft" && node.opType == "QLinearAdd") {
+            islandInputs.formUnion(node.inputs)
+        }
+        var planned: [ONNXNode] = []
         var lowered: [LoweredNode] = []
-        for node in nodes {
+        func lower(_ node: ONNXNode) throws(InferenceError) {
             let inputs = node.inputs.map { $0.isEmpty ? nil : descriptors[$0] }
             let result = try Lowering(node: node, inputs: inputs, constants: constants).lower()
             for (index, output) in node.outputs.enumerated() where !output.isEmpty {
@@ -77,8 +83,31 @@ public final class ExecutionPlan {
                 }
                 descriptors[output] = result.outputs[index]
             }
+            planned.append(node)
             lowered.append(result)
         }
+        for original in rewritten {
+            var node = original
+            if node.domain.isEmpty, node.opType == "QuantizeLinear", islandInputs.contains(node.outputs[0]) {
+                node.attributes["rk_channels_last"] = .int(1)
+            }
+            // Where this node reads a layout its producer did not write, a byte transpose goes in between.
+            for (index, name) in node.inputs.enumerated() where !name.isEmpty {
+                guard let descriptor = descriptors[name], descriptor.shape.count == 4, descriptor.type.byteSize == 1,
+                      descriptor.shape[2] * descriptor.shape[3] > 1 else { continue }
+                let inputs = node.inputs.map { $0.isEmpty ? nil : descriptors[$0] }
+                guard let wanted = Lowering(node: node, inputs: inputs, constants: constants).wantsChannelsLast(input: index),
+                      wanted != descriptor.channelsLast else { continue }
+                let converted = name + (wanted ? "#nhwc" : "#nchw")
+                if descriptors[converted] == nil {
+                    try lower(ONNXNode(name: "\(node.name)/\(wanted ? "to_nhwc" : "to_nchw")", opType: wanted ? "ToNHWC" : "ToNCHW", domain: "rk",
+                                       inputs: [name], outputs: [converted]))
+                }
+                node.inputs[index] = converted
+            }
+            try lower(node)
+        }
+        let nodes = planned
         guard let outputDescriptor = descriptors[graphOutput.name], constants[graphOutput.name] == nil else {
             throw .invalidGraph("output '\(graphOutput.name)' is not computed")
         }
@@ -107,19 +136,22 @@ public final class ExecutionPlan {
         }
         for output in model.outputs { if let index = position[output.name] { intervals[index].last = nodes.count } }
 
+        // Each value gets 64 spare bytes: the dot-product kernels read a pixel's channels in fours, so the
+        // last pixel of a tensor whose channel count is not a multiple of 4 reads up to 3 bytes past its end.
+        func slot(_ bytes: Int) -> Int { aligned(max(bytes, 1)) + 64 }
         // Greedy placement, largest first, at the lowest offset free during the value's lifetime.
         var offsets = [Int](repeating: 0, count: intervals.count)
         var placed: [Int] = []
         var total = 0
         for index in intervals.indices.sorted(by: { intervals[$0].bytes > intervals[$1].bytes }) {
             let value = intervals[index]
-            let size = aligned(max(value.bytes, 1))
+            let size = slot(value.bytes)
             var candidate = 0
             let overlapping = placed.filter { intervals[$0].first <= value.last && value.first <= intervals[$0].last }
                 .sorted { offsets[$0] < offsets[$1] }
             for other in overlapping {
                 if candidate + size <= offsets[other] { break }
-                candidate = max(candidate, offsets[other] + aligned(max(intervals[other].bytes, 1)))
+                candidate = max(candidate, offsets[other] + slot(intervals[other].bytes))
             }
             offsets[index] = candidate
             placed.append(index)

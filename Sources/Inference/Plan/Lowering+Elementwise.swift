@@ -1,3 +1,4 @@
+import CInferenceKernels
 import Foundation
 import ONNX
 
@@ -172,7 +173,19 @@ extension Lowering {
         let inner = parameters.inner(shape: x.shape), channels = parameters.channelCount, count = x.count
         let range = parameters.range, signed = parameters.quantizedType == .int8
         let scales = parameters.scales, zeros = parameters.zeroPoints.map(Float.init)
-        let output = TensorDescriptor(type: parameters.quantizedType, shape: x.shape)
+        var output = TensorDescriptor(type: parameters.quantizedType, shape: x.shape)
+        // Feeding an integer island (the planner marks it): write channels-last directly.
+        if case .int(1)? = node.attributes["rk_channels_last"], channels == 1, x.shape.count == 4, x.shape[2] * x.shape[3] > 1 {
+            output.channelsLast = true
+            let planes = Int32(x.shape[1]), pixels = Int32(x.shape[2] * x.shape[3])
+            return LoweredNode(outputs: [output]) { bindings in
+                let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
+                let out = bindings.outputs[0]
+                return {
+                    rk_quantize_nchw_to_nhwc(input, planes, pixels, scales[0], Int32(zeros[0]), range.lowerBound, range.upperBound, signed ? 1 : 0, out)
+                }
+            }
+        }
         return LoweredNode(outputs: [output]) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
             let out = bindings.outputs[0]
@@ -220,6 +233,15 @@ extension Lowering {
         guard parameters.quantizedType == x.type else { throw fail("zero point type \(parameters.quantizedType) differs from input \(x.type)") }
         let inner = parameters.inner(shape: x.shape), channels = parameters.channelCount, count = x.count
         let scales = parameters.scales, zeros = parameters.zeroPoints, type = x.type
+        if x.channelsLast {
+            guard channels == 1, type != .int32, x.shape.count == 4 else { throw fail("channels-last input needs per-tensor parameters") }
+            let planes = Int32(x.shape[1]), pixels = Int32(x.shape[2] * x.shape[3]), signed: Int32 = type == .int8 ? 1 : 0
+            return LoweredNode(outputs: [TensorDescriptor(type: .float32, shape: x.shape)]) { bindings in
+                let input = bindings.inputs[0]!
+                let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
+                return { rk_dequantize_nhwc_to_nchw(input, signed, planes, pixels, scales[0], zeros[0], out) }
+            }
+        }
         return LoweredNode(outputs: [TensorDescriptor(type: .float32, shape: x.shape)]) { bindings in
             let input = bindings.inputs[0]!
             let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)

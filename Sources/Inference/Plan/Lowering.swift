@@ -5,6 +5,9 @@ import ONNX
 struct TensorDescriptor: Equatable {
     var type: ONNXElementType
     var shape: [Int]
+    /// Storage order of a 4-D value: channels-last (NHWC) inside integer islands, NCHW everywhere else.
+    /// The shape stays the logical NCHW one either way.
+    var channelsLast = false
     /// Element count, saturating at Int.max so absurd shapes are refused by the size checks, not a trap.
     var count: Int { saturatingProduct(shape) }
     var bytes: Int { count.multipliedReportingOverflow(by: type.byteSize).overflow ? Int.max : count * type.byteSize }
@@ -127,6 +130,8 @@ struct Lowering {
         switch (node.domain, node.opType) {
         case ("", "Conv"): return try lowerConv()
         case ("", "QLinearConv"): return try lowerQLinearConv()
+        case ("com.microsoft", "QLinearAdd"): return try lowerQLinearAdd()
+        case ("rk", "ToNHWC"), ("rk", "ToNCHW"): return try lowerLayoutConversion()
         case ("com.microsoft", "QGemm"): return try lowerQGemm()
         case ("", "Gemm"), ("", "MatMul"): return try lowerGemm()
         case ("", "Relu"), ("", "Clip"), ("", "LeakyRelu"), ("", "HardSigmoid"), ("", "HardSwish"), ("", "Sigmoid"):

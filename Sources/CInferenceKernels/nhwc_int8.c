@@ -1,0 +1,480 @@
+// Integer kernels over channels-last (NHWC) activations, the layout of every quantized 4-D tensor inside
+// an integer island: one pixel's channels are adjacent, so a dot-product lane reads 4 of them at once and
+// a depthwise kernel vectorises across channels without transposes.
+//
+// Each kernel has a portable form (plain loops) and, on x86-64 with AVX-512 VNNI, an intrinsic form chosen
+// at run time. Both compute the same int32 sums and the same float requantization (round half to even),
+// so their outputs are bit-identical; a test compares them on every fixture. On ARM the portable form runs
+// (a NEON sdot/udot kernel is the next step there).
+#include "CInferenceKernels.h"
+
+#include <math.h>
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define RK_MULTIVERSION __attribute__((target_clones("avx2", "default")))
+#else
+#define RK_MULTIVERSION
+#endif
+
+static inline int32_t imin(int32_t a, int32_t b) { return a < b ? a : b; }
+static inline int32_t imax(int32_t a, int32_t b) { return a > b ? a : b; }
+
+// Requantizes one accumulator: clamp(round_half_even(acc * multiplier) + zero point). Clamping the float
+// before rounding gives the same result as after (the bounds are integers) and cannot overflow the cast.
+static inline int32_t requantize(int32_t acc, float multiplier, float lo, float hi, int32_t zero) {
+    const float v = fminf(fmaxf((float)acc * multiplier, lo), hi);
+    return (int32_t)nearbyintf(v) + zero;
+}
+
+static inline void store_byte(void *out, int64_t index, int32_t value) { ((uint8_t *)out)[index] = (uint8_t)value; }
+
+// MARK: - Packing
+
+int64_t rk_gemm_packed_bytes(int32_t M, int32_t K) { return (int64_t)((M + 15) / 16) * ((K + 3) / 4) * 64; }
+
+void rk_gemm_pack(const int8_t *weight, int32_t M, int32_t K, int8_t *packed) {
+    const int32_t blocks = (M + 15) / 16, groups = (K + 3) / 4;
+    for (int32_t b = 0; b < blocks; b++)
+        for (int32_t g = 0; g < groups; g++)
+            for (int32_t lane = 0; lane < 16; lane++)
+                for (int32_t j = 0; j < 4; j++) {
+                    const int32_t m = b * 16 + lane, k = g * 4 + j;
+                    packed[(((int64_t)b * groups + g) * 16 + lane) * 4 + j] = (m < M && k < K) ? weight[(int64_t)m * K + k] : 0;
+                }
+}
+
+// MARK: - im2col
+
+// Copies n <= 32 bytes as one or two 16-byte moves. It may write up to 32 bytes and read up to 32 bytes
+// past `n`: callers write rows in increasing order (later copies overwrite the excess) and every buffer
+// involved has 64 spare bytes at its end.
+static inline void copy_short(uint8_t *dst, const uint8_t *src, int32_t n) {
+    memcpy(dst, src, 16);
+    if (n > 16) memcpy(dst + 16, src + 16, 16);
+}
+
+RK_MULTIVERSION
+void rk_im2col_nhwc(const rk_conv_geometry *g, const uint8_t *in, int32_t channelOffset, int32_t channels, uint8_t flip,
+                    uint8_t padValue, uint8_t *col, int32_t rowBytes) {
+    const int32_t C = g->inChannels, KW = g->kernelWidth, K = g->kernelHeight * KW * channels;
+    // One group, no flip, adjacent taps: the kernel's row of taps is one contiguous run of the input.
+    const int32_t run = KW * channels;
+    const int contiguous = channels == C && flip == 0 && g->dilationWidth == 1;
+    for (int32_t oh = 0; oh < g->outHeight; oh++) {
+        for (int32_t ow = 0; ow < g->outWidth; ow++) {
+            uint8_t *row = col + ((int64_t)oh * g->outWidth + ow) * rowBytes;
+            const int32_t iw0 = ow * g->strideWidth - g->padLeft;
+            const int columnsInside = iw0 >= 0 && iw0 + (KW - 1) * g->dilationWidth < g->inWidth;
+            for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
+                const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
+                uint8_t *dst = row + kh * run;
+                if (ih < 0 || ih >= g->inHeight) {
+                    memset(dst, padValue, (size_t)run);
+                    continue;
+                }
+                const uint8_t *line = in + (int64_t)ih * g->inWidth * C + channelOffset;
+                if (contiguous && columnsInside) {
+                    if (run <= 32) copy_short(dst, line + (int64_t)iw0 * C, run);
+                    else memcpy(dst, line + (int64_t)iw0 * C, (size_t)run);
+                    continue;
+                }
+                for (int32_t kw = 0; kw < KW; kw++) {
+                    const int32_t iw = iw0 + kw * g->dilationWidth;
+                    uint8_t *tap = dst + kw * channels;
+                    if (iw < 0 || iw >= g->inWidth) {
+                        memset(tap, padValue, (size_t)channels);
+                    } else {
+                        const uint8_t *src = line + (int64_t)iw * C;
+                        for (int32_t c = 0; c < channels; c++) tap[c] = src[c] ^ flip;
+                    }
+                }
+            }
+            for (int32_t k = K; k < rowBytes; k++) row[k] = 0;
+        }
+    }
+}
+
+// MARK: - Portable kernels
+
+RK_MULTIVERSION
+static void gemm_portable(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+                          const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
+    const int32_t groups = (K + 3) / 4, blocks = (M + 15) / 16;
+    for (int32_t p = 0; p < P; p++) {
+        const uint8_t *x = a + (int64_t)p * lda;
+        for (int32_t b = 0; b < blocks; b++) {
+            int32_t acc[16];
+            for (int32_t lane = 0; lane < 16; lane++) acc[lane] = 0;
+            const int8_t *w = packed + (int64_t)b * groups * 64;
+            for (int32_t gi = 0; gi < groups; gi++)
+                for (int32_t lane = 0; lane < 16; lane++)
+                    for (int32_t j = 0; j < 4; j++)
+                        acc[lane] += (int32_t)x[gi * 4 + j] * (int32_t)w[(gi * 16 + lane) * 4 + j];
+            const int32_t lanes = imin(16, M - b * 16);
+            for (int32_t lane = 0; lane < lanes; lane++) {
+                const int32_t m = b * 16 + lane;
+                const float lo = (float)(rq->lo - rq->zeroPoint), hi = (float)(rq->hi - rq->zeroPoint);
+                store_byte(out, (int64_t)p * ldc + m, requantize(acc[lane] + bias[m], rq->multiplier[m], lo, hi, rq->zeroPoint));
+            }
+        }
+    }
+}
+
+RK_MULTIVERSION
+static void depthwise_portable(const rk_conv_geometry *g, const void *in, int32_t inputSigned, const int32_t *weight,
+                               const int32_t *bias, int32_t zero, void *out, const rk_requant *rq, int32_t *acc) {
+    const int32_t C = g->inChannels;
+    const float lo = (float)(rq->lo - rq->zeroPoint), hi = (float)(rq->hi - rq->zeroPoint);
+    for (int32_t oh = 0; oh < g->outHeight; oh++) {
+        for (int32_t ow = 0; ow < g->outWidth; ow++) {
+            for (int32_t c = 0; c < C; c++) acc[c] = bias[c];
+            for (int32_t kh = 0; kh < g->kernelHeight; kh++) {
+                const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
+                if (ih < 0 || ih >= g->inHeight) continue;
+                for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
+                    const int32_t iw = ow * g->strideWidth - g->padLeft + kw * g->dilationWidth;
+                    if (iw < 0 || iw >= g->inWidth) continue;
+                    const int64_t offset = ((int64_t)ih * g->inWidth + iw) * C;
+                    const int32_t *w = weight + (int64_t)(kh * g->kernelWidth + kw) * C;
+                    if (inputSigned) {
+                        const int8_t *x = (const int8_t *)in + offset;
+                        for (int32_t c = 0; c < C; c++) acc[c] += ((int32_t)x[c] - zero) * w[c];
+                    } else {
+                        const uint8_t *x = (const uint8_t *)in + offset;
+                        for (int32_t c = 0; c < C; c++) acc[c] += ((int32_t)x[c] - zero) * w[c];
+                    }
+                }
+            }
+            const int64_t base = ((int64_t)oh * g->outWidth + ow) * C;
+            for (int32_t c = 0; c < C; c++) store_byte(out, base + c, requantize(acc[c], rq->multiplier[c], lo, hi, rq->zeroPoint));
+        }
+    }
+}
+
+// MARK: - AVX-512 VNNI kernels
+
+#if defined(__x86_64__) && defined(__clang__)
+#include <immintrin.h>
+#define RK_HAS_VNNI_KERNELS 1
+#define RK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define RK_INLINE_VNNI static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni")))
+
+static int32_t vnni_cpu(void) {
+    static int32_t cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512vnni");
+    }
+    return cached;
+}
+
+// Requantizes 16 accumulators of one block and stores the `lanes` first bytes.
+RK_INLINE_VNNI void store_block(__m512i acc, __m512 multiplier, __m512 lo, __m512 hi, __m512i zero, uint8_t *dst, __mmask16 mask) {
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), multiplier);
+    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    // Default MXCSR rounding is round half to even, as nearbyintf in the portable kernels.
+    const __m512i q = _mm512_add_epi32(_mm512_cvtps_epi32(v), zero);
+    _mm_mask_storeu_epi8(dst, mask, _mm512_cvtepi32_epi8(q));
+}
+
+// One tile: ROWS pixels x NB blocks of 16 output channels, accumulators in registers.
+// Rows past `count` repeat the last pixel and are not stored, so every tile runs the same code.
+RK_INLINE_VNNI void gemm_tile(const int ROWS, const int NB, int32_t count, int32_t groups, const uint8_t *a, int64_t lda,
+                              const int8_t *w, int64_t blockStride, const int32_t *bias, const float *multiplier,
+                              int32_t lastLanes, uint8_t *out, int64_t ldc, __m512 lo, __m512 hi, __m512i zero) {
+    __m512i acc[12][4];
+    const uint8_t *rows[12];
+    for (int r = 0; r < ROWS; r++) rows[r] = a + (int64_t)imin(r, count - 1) * lda;
+    for (int b = 0; b < NB; b++) {
+        const __m512i start = _mm512_loadu_si512((const void *)(bias + b * 16));
+        for (int r = 0; r < ROWS; r++) acc[r][b] = start;
+    }
+    for (int32_t gi = 0; gi < groups; gi++) {
+        __m512i wv[4];
+        for (int b = 0; b < NB; b++) wv[b] = _mm512_loadu_si512((const void *)(w + b * blockStride + (int64_t)gi * 64));
+        for (int r = 0; r < ROWS; r++) {
+            int32_t four;
+            memcpy(&four, rows[r] + gi * 4, 4);
+            const __m512i x = _mm512_set1_epi32(four);
+            for (int b = 0; b < NB; b++) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], x, wv[b]);
+        }
+    }
+    for (int b = 0; b < NB; b++) {
+        const __m512 m = _mm512_loadu_ps(multiplier + b * 16);
+        const __mmask16 mask = b == NB - 1 ? (__mmask16)((1u << lastLanes) - 1) : (__mmask16)0xFFFF;
+        for (int r = 0; r < ROWS; r++) {
+            if (r < count) store_block(acc[r][b], m, lo, hi, zero, out + (int64_t)r * ldc + b * 16, mask);
+        }
+    }
+}
+
+RK_INLINE_VNNI void gemm_columns(const int ROWS, const int NB, int32_t P, int32_t groups, const uint8_t *a, int64_t lda,
+                                 const int8_t *w, int64_t blockStride, const int32_t *bias, const float *multiplier,
+                                 int32_t lastLanes, uint8_t *out, int64_t ldc, __m512 lo, __m512 hi, __m512i zero) {
+    for (int32_t p = 0; p < P; p += ROWS)
+        gemm_tile(ROWS, NB, imin(ROWS, P - p), groups, a + (int64_t)p * lda, lda, w, blockStride, bias, multiplier,
+                  lastLanes, out + (int64_t)p * ldc, ldc, lo, hi, zero);
+}
+
+RK_VNNI
+static void gemm_vnni(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+                      const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
+    const int32_t groups = (K + 3) / 4, blocks = (M + 15) / 16;
+    const int64_t blockStride = (int64_t)groups * 64;
+    const __m512 lo = _mm512_set1_ps((float)(rq->lo - rq->zeroPoint)), hi = _mm512_set1_ps((float)(rq->hi - rq->zeroPoint));
+    const __m512i zero = _mm512_set1_epi32(rq->zeroPoint);
+    // Columns of up to four blocks (64 output channels); their weights stay in cache while every pixel
+    // streams past. Fewer blocks leave registers for more pixels per tile.
+    for (int32_t b = 0; b < blocks; b += 4) {
+        const int32_t nb = imin(4, blocks - b);
+        const int32_t lastLanes = imin(16, M - (b + nb - 1) * 16);
+        const int8_t *w = packed + (int64_t)b * blockStride;
+        uint8_t *o = (uint8_t *)out + b * 16;
+        switch (nb) {
+        case 4: gemm_columns(6, 4, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        case 3: gemm_columns(8, 3, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        case 2: gemm_columns(12, 2, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        default: gemm_columns(12, 1, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        }
+    }
+}
+
+// Requantizes 16 accumulators into 16 bytes (in the low lanes of the result).
+RK_INLINE_VNNI __m128i requantize16(__m512i acc, __m512 multiplier, __m512 lo, __m512 hi, __m512i zero) {
+    __m512 v = _mm512_mul_ps(_mm512_cvtepi32_ps(acc), multiplier);
+    v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+    return _mm512_cvtepi32_epi8(_mm512_add_epi32(_mm512_cvtps_epi32(v), zero));
+}
+
+// Depthwise on the dot-product instruction: one 64-byte load holds 64 channels of a tap, and four
+// vpdpbusd with weights that keep one byte of every four (see rk_depthwise_pack) accumulate channels
+// 4i+j into lane i of accumulator j, so no byte is widened. Taps outside the image read a row of the
+// input zero point instead (the bias has the zero-point correction of all taps folded in), which makes
+// border pixels the same code as interior ones.
+// Four output pixels at a time: each tap's weight vectors are loaded once for all four, and the 16
+// accumulators form independent chains, which hides the latency of vpdpbusd (one chain per accumulator
+// would wait on it at every tap).
+#define RK_DW_PIXELS 4
+
+RK_INLINE_VNNI void depthwise_rows(const int SIGNED, const rk_conv_geometry *g, const uint8_t *in, const int8_t *packed,
+                                   const int32_t *bias, const float *multiplier, void *out, const rk_requant *rq,
+                                   const uint8_t *zeroRow) {
+    const int32_t C = g->inChannels, KH = g->kernelHeight, KW = g->kernelWidth, taps = KH * KW;
+    const int32_t blocks = (C + 63) / 64;
+    const __m512 lo = _mm512_set1_ps((float)(rq->lo - rq->zeroPoint)), hi = _mm512_set1_ps((float)(rq->hi - rq->zeroPoint));
+    const __m512i outZero = _mm512_set1_epi32(rq->zeroPoint);
+    const __m512i flip = _mm512_set1_epi8((char)0x80);
+    const uint8_t *sources[RK_DW_PIXELS][64];
+    int64_t offsets[64];
+    for (int32_t kh = 0; kh < KH; kh++)
+        for (int32_t kw = 0; kw < KW; kw++)
+            offsets[kh * KW + kw] = ((int64_t)kh * g->dilationHeight * g->inWidth + (int64_t)kw * g->dilationWidth) * C;
+    for (int32_t oh = 0; oh < g->outHeight; oh++) {
+        for (int32_t ow0 = 0; ow0 < g->outWidth; ow0 += RK_DW_PIXELS) {
+            const int32_t count = imin(RK_DW_PIXELS, g->outWidth - ow0);
+            const int32_t ih0 = oh * g->strideHeight - g->padTop, iw0 = ow0 * g->strideWidth - g->padLeft;
+            const int interior = count == RK_DW_PIXELS && ih0 >= 0 && ih0 + (KH - 1) * g->dilationHeight < g->inHeight
+                && iw0 >= 0 && iw0 + (RK_DW_PIXELS - 1) * g->strideWidth + (KW - 1) * g->dilationWidth < g->inWidth;
+            if (interior) {
+                // Every tap inside the image: fixed offsets from each pixel's first tap, no bounds checks.
+                const uint8_t *origin = in + ((int64_t)ih0 * g->inWidth + iw0) * C;
+                for (int p = 0; p < RK_DW_PIXELS; p++) {
+                    const uint8_t *first = origin + (int64_t)p * g->strideWidth * C;
+                    for (int32_t t = 0; t < taps; t++) sources[p][t] = first + offsets[t];
+                }
+            } else for (int p = 0; p < RK_DW_PIXELS; p++) {
+                const int32_t ow = ow0 + imin(p, count - 1);   // past the row's end: repeat the last pixel, not stored
+                for (int32_t kh = 0; kh < KH; kh++) {
+                    const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
+                    for (int32_t kw = 0; kw < KW; kw++) {
+                        const int32_t iw = ow * g->strideWidth - g->padLeft + kw * g->dilationWidth;
+                        const int inside = ih >= 0 && ih < g->inHeight && iw >= 0 && iw < g->inWidth;
+                        sources[p][kh * KW + kw] = inside ? in + ((int64_t)ih * g->inWidth + iw) * C : zeroRow;
+                    }
+                }
+            }
+            uint8_t *dst = (uint8_t *)out + ((int64_t)oh * g->outWidth + ow0) * C;
+            for (int32_t b = 0; b < blocks; b++) {
+                const int32_t c = b * 64;
+                const __mmask64 mask = C - c >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (C - c)) - 1);
+                const int32_t *bb = bias + (int64_t)b * 64;
+                __m512i acc[RK_DW_PIXELS][4];
+                for (int j = 0; j < 4; j++) {
+                    const __m512i start = _mm512_loadu_si512((const void *)(bb + 16 * j));
+                    for (int p = 0; p < RK_DW_PIXELS; p++) acc[p][j] = start;
+                }
+                const int8_t *w = packed + (int64_t)b * taps * 256;
+                for (int32_t t = 0; t < taps; t++, w += 256) {
+                    const __m512i w0 = _mm512_loadu_si512((const void *)w), w1 = _mm512_loadu_si512((const void *)(w + 64));
+                    const __m512i w2 = _mm512_loadu_si512((const void *)(w + 128)), w3 = _mm512_loadu_si512((const void *)(w + 192));
+                    for (int p = 0; p < RK_DW_PIXELS; p++) {
+                        __m512i x = _mm512_maskz_loadu_epi8(mask, sources[p][t] + c);
+                        if (SIGNED) x = _mm512_xor_si512(x, flip);
+                        acc[p][0] = _mm512_dpbusd_epi32(acc[p][0], x, w0);
+                        acc[p][1] = _mm512_dpbusd_epi32(acc[p][1], x, w1);
+                        acc[p][2] = _mm512_dpbusd_epi32(acc[p][2], x, w2);
+                        acc[p][3] = _mm512_dpbusd_epi32(acc[p][3], x, w3);
+                    }
+                }
+                const float *m = multiplier + (int64_t)b * 64;
+                const __m512 m0 = _mm512_loadu_ps(m), m1 = _mm512_loadu_ps(m + 16), m2 = _mm512_loadu_ps(m + 32), m3 = _mm512_loadu_ps(m + 48);
+                for (int p = 0; p < RK_DW_PIXELS; p++) {
+                    if (p >= count) break;
+                    const __m128i b0 = requantize16(acc[p][0], m0, lo, hi, outZero);
+                    const __m128i b1 = requantize16(acc[p][1], m1, lo, hi, outZero);
+                    const __m128i b2 = requantize16(acc[p][2], m2, lo, hi, outZero);
+                    const __m128i b3 = requantize16(acc[p][3], m3, lo, hi, outZero);
+                    // Byte i of bj is channel 4i+j: interleave back to channel order.
+                    const __m128i lo01 = _mm_unpacklo_epi8(b0, b1), hi01 = _mm_unpackhi_epi8(b0, b1);
+                    const __m128i lo23 = _mm_unpacklo_epi8(b2, b3), hi23 = _mm_unpackhi_epi8(b2, b3);
+                    __m512i bytes = _mm512_castsi128_si512(_mm_unpacklo_epi16(lo01, lo23));
+                    bytes = _mm512_inserti32x4(bytes, _mm_unpackhi_epi16(lo01, lo23), 1);
+                    bytes = _mm512_inserti32x4(bytes, _mm_unpacklo_epi16(hi01, hi23), 2);
+                    bytes = _mm512_inserti32x4(bytes, _mm_unpackhi_epi16(hi01, hi23), 3);
+                    _mm512_mask_storeu_epi8(dst + (int64_t)p * C + c, mask, bytes);
+                }
+            }
+        }
+    }
+}
+
+RK_VNNI
+static void depthwise_vnni(const rk_conv_geometry *g, const uint8_t *in, int32_t inputSigned, int32_t unsignedZero,
+                           const int8_t *packed, const int32_t *bias, const float *multiplier, void *out,
+                           const rk_requant *rq, uint8_t *zeroRow) {
+    // Raw input bytes of the zero point (signed input is flipped after loading, these bytes too).
+    memset(zeroRow, (unsignedZero ^ (inputSigned ? 0x80 : 0)) & 0xFF, (size_t)g->inChannels + 64);
+    if (inputSigned) depthwise_rows(1, g, in, packed, bias, multiplier, out, rq, zeroRow);
+    else depthwise_rows(0, g, in, packed, bias, multiplier, out, rq, zeroRow);
+}
+#else
+#define RK_HAS_VNNI_KERNELS 0
+#endif
+
+// MARK: - Dispatch
+
+static int32_t forced_portable;
+
+void rk_force_portable(int32_t on) { forced_portable = on; }
+
+int32_t rk_fast_int8_available(void) {
+#if RK_HAS_VNNI_KERNELS
+    return vnni_cpu() && !forced_portable;
+#else
+    return 0;
+#endif
+}
+
+void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+                   const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
+#if RK_HAS_VNNI_KERNELS
+    if (rk_fast_int8_available()) {
+        gemm_vnni(P, M, K, a, lda, packed, bias, out, ldc, rq);
+        return;
+    }
+#endif
+    gemm_portable(P, M, K, a, lda, packed, bias, out, ldc, rq);
+}
+
+void rk_qdepthwise_nhwc(const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero, const int32_t *weight,
+                        const int32_t *bias, const rk_depthwise_packed *packed, void *out, const rk_requant *rq, void *scratch) {
+#if RK_HAS_VNNI_KERNELS
+    if (rk_fast_int8_available() && g->kernelHeight * g->kernelWidth <= 64) {
+        depthwise_vnni(g, (const uint8_t *)in, inputSigned, zero + (inputSigned ? 128 : 0), packed->weight, packed->bias,
+                       packed->multiplier, out, rq, (uint8_t *)scratch);
+        return;
+    }
+#endif
+    (void)packed;
+    depthwise_portable(g, in, inputSigned, weight, bias, zero, out, rq, (int32_t *)scratch);
+}
+
+int64_t rk_depthwise_packed_weight_bytes(int32_t C, int32_t taps) { return (int64_t)((C + 63) / 64) * taps * 256; }
+
+void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
+                       int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier) {
+    const int32_t blocks = (C + 63) / 64;
+    memset(packedWeight, 0, (size_t)rk_depthwise_packed_weight_bytes(C, taps));
+    for (int32_t b = 0; b < blocks; b++) {
+        for (int32_t j = 0; j < 4; j++) {
+            for (int32_t i = 0; i < 16; i++) {
+                const int32_t c = b * 64 + 4 * i + j, slot = b * 64 + j * 16 + i;
+                int64_t sum = 0;
+                for (int32_t t = 0; t < taps; t++) {
+                    const int32_t w = c < C ? weight[(int64_t)t * C + c] : 0;
+                    packedWeight[((int64_t)b * taps + t) * 256 + j * 64 + 4 * i + j] = (int8_t)w;
+                    sum += w;
+                }
+                // Every tap reads x (the zero point where it falls outside the image), so
+                // sum (x - zero) w = sum x w - zero sum w for every pixel; wraps like the accumulators.
+                packedBias[slot] = c < C ? (int32_t)(uint32_t)((int64_t)bias[c] - (int64_t)unsignedZero * sum) : 0;
+                packedMultiplier[slot] = c < C ? multiplier[c] : 0.0f;
+            }
+        }
+    }
+}
+
+// MARK: - Elementwise and layout
+
+RK_MULTIVERSION
+void rk_qadd(int64_t count, const void *a, const void *b, int32_t inputSigned, const rk_qadd_parameters *q, void *out) {
+    const float ra = q->ratioA, rb = q->ratioB, za = (float)q->zeroA, zb = (float)q->zeroB;
+    const float lo = (float)(q->lo - q->zeroOut), hi = (float)(q->hi - q->zeroOut);
+    if (inputSigned) {
+        const int8_t *x = (const int8_t *)a, *y = (const int8_t *)b;
+        int8_t *o = (int8_t *)out;
+        for (int64_t i = 0; i < count; i++) {
+            const float v = fminf(fmaxf(((float)x[i] - za) * ra + ((float)y[i] - zb) * rb, lo), hi);
+            o[i] = (int8_t)((int32_t)nearbyintf(v) + q->zeroOut);
+        }
+    } else {
+        const uint8_t *x = (const uint8_t *)a, *y = (const uint8_t *)b;
+        uint8_t *o = (uint8_t *)out;
+        for (int64_t i = 0; i < count; i++) {
+            const float v = fminf(fmaxf(((float)x[i] - za) * ra + ((float)y[i] - zb) * rb, lo), hi);
+            o[i] = (uint8_t)((int32_t)nearbyintf(v) + q->zeroOut);
+        }
+    }
+}
+
+RK_MULTIVERSION
+void rk_quantize_nchw_to_nhwc(const float *in, int32_t channels, int32_t pixels, float scale, int32_t zero, int32_t lo, int32_t hi,
+                              int32_t outputSigned, void *out) {
+    const float flo = (float)lo, fhi = (float)hi, fz = (float)zero;
+    // Quantize 64 pixels of a plane at a time (a loop the compiler vectorises), then scatter them into
+    // channels-last order.
+    int32_t values[64];
+    for (int32_t p0 = 0; p0 < pixels; p0 += 64) {
+        const int32_t n = imin(64, pixels - p0);
+        for (int32_t c = 0; c < channels; c++) {
+            const float *src = in + (int64_t)c * pixels + p0;
+            for (int32_t i = 0; i < n; i++) {
+                // Same order as onnxruntime: divide, round half to even, add the zero point, saturate;
+                // NaN gives the zero point.
+                const float v = nearbyintf(src[i] / scale) + fz;
+                values[i] = v != v ? zero : (int32_t)fminf(fmaxf(v, flo), fhi);
+            }
+            uint8_t *dst = (uint8_t *)out + (int64_t)p0 * channels + c;
+            for (int32_t i = 0; i < n; i++) dst[(int64_t)i * channels] = (uint8_t)values[i];
+        }
+    }
+    (void)outputSigned;   // the byte pattern of values in [lo, hi] is the same for int8 and uint8
+}
+
+RK_MULTIVERSION
+void rk_dequantize_nhwc_to_nchw(const void *in, int32_t inputSigned, int32_t channels, int32_t pixels, float scale, int32_t zero, float *out) {
+    for (int32_t p = 0; p < pixels; p++) {
+        for (int32_t c = 0; c < channels; c++) {
+            const int64_t i = (int64_t)p * channels + c;
+            const int32_t raw = inputSigned ? (int32_t)((const int8_t *)in)[i] : (int32_t)((const uint8_t *)in)[i];
+            out[(int64_t)c * pixels + p] = (float)(raw - zero) * scale;
+        }
+    }
+}
+
+void rk_transpose_bytes(const uint8_t *in, int32_t rows, int32_t columns, uint8_t *out) {
+    for (int32_t r = 0; r < rows; r++)
+        for (int32_t c = 0; c < columns; c++) out[(int64_t)c * rows + r] = in[(int64_t)r * columns + c];
+}
