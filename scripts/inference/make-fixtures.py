@@ -187,13 +187,18 @@ SINGLE_OPS = {
     "softmax": ((1, 7), lambda b: (b.node("Softmax", ["input"], axis=-1), [1, 7])),
     "batch_norm": ((1, 4, 5, 5), lambda b: (b.bn("input", 4), [1, 4, 5, 5])),
     "identity_constant": ((1, 4), lambda b: (b.node("Add", [b.node("Identity", ["input"]), b.node("Constant", [], value=numpy_helper.from_array(np.array([[1, 2, 3, 4]], np.float32)))]), [1, 4])),
+    # Shapes that hit the kernels' edges: channel counts not a multiple of 4, 16 or 64, rows not a
+    # multiple of the depthwise kernel's 4 pixels, a strided 1x1 (ResNet's downsampling shortcut).
+    "conv1x1_odd": ((1, 5, 6, 7), lambda b: (b.conv("input", 5, 7, 1, pad=0), [1, 7, 6, 7])),
+    "conv_depthwise_wide": ((1, 70, 9, 9), lambda b: (b.conv("input", 70, 70, 3, group=70), [1, 70, 9, 9])),
+    "conv1x1_stride2": ((1, 8, 9, 9), lambda b: (b.conv("input", 8, 20, 1, stride=2, pad=0), [1, 20, 5, 5])),
 }
 
 # Operators that onnxruntime's quantizer turns into integer kernels; these get quantized variants.
 QUANTIZED_OPS = ["conv3x3", "conv1x1", "conv_stride2_dilated", "conv_depthwise", "conv_depthwise_s2",
                  "conv_grouped", "conv_5x5_asym", "relu", "clip", "leaky_relu", "sigmoid", "add_broadcast", "mul",
                  "concat", "global_average_pool", "average_pool", "max_pool", "flatten_gemm", "reshape_matmul",
-                 "transpose"]
+                 "transpose", "conv1x1_odd", "conv_depthwise_wide", "conv1x1_stride2"]
 
 
 # --- quantization -------------------------------------------------------------------------------
