@@ -98,7 +98,7 @@ void rk_im2col_nhwc(const rk_conv_geometry *g, const uint8_t *in, int32_t channe
 // MARK: - Portable kernels
 
 RK_MULTIVERSION
-static void gemm_portable(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+static void gemm_portable(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flip, const int8_t *packed,
                           const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
     const int32_t groups = (K + 3) / 4, blocks = (M + 15) / 16;
     for (int32_t p = 0; p < P; p++) {
@@ -110,7 +110,7 @@ static void gemm_portable(int32_t P, int32_t M, int32_t K, const uint8_t *a, int
             for (int32_t gi = 0; gi < groups; gi++)
                 for (int32_t lane = 0; lane < 16; lane++)
                     for (int32_t j = 0; j < 4; j++)
-                        acc[lane] += (int32_t)x[gi * 4 + j] * (int32_t)w[(gi * 16 + lane) * 4 + j];
+                        acc[lane] += (int32_t)(uint8_t)(x[gi * 4 + j] ^ flip) * (int32_t)w[(gi * 16 + lane) * 4 + j];
             const int32_t lanes = imin(16, M - b * 16);
             for (int32_t lane = 0; lane < lanes; lane++) {
                 const int32_t m = b * 16 + lane;
@@ -181,7 +181,7 @@ RK_INLINE_VNNI void store_block(__m512i acc, __m512 multiplier, __m512 lo, __m51
 
 // One tile: ROWS pixels x NB blocks of 16 output channels, accumulators in registers.
 // Rows past `count` repeat the last pixel and are not stored, so every tile runs the same code.
-RK_INLINE_VNNI void gemm_tile(const int ROWS, const int NB, int32_t count, int32_t groups, const uint8_t *a, int64_t lda,
+RK_INLINE_VNNI void gemm_tile(const int ROWS, const int NB, int32_t count, int32_t groups, const uint8_t *a, int64_t lda, __m512i flip,
                               const int8_t *w, int64_t blockStride, const int32_t *bias, const float *multiplier,
                               int32_t lastLanes, uint8_t *out, int64_t ldc, __m512 lo, __m512 hi, __m512i zero) {
     __m512i acc[12][4];
@@ -197,7 +197,7 @@ RK_INLINE_VNNI void gemm_tile(const int ROWS, const int NB, int32_t count, int32
         for (int r = 0; r < ROWS; r++) {
             int32_t four;
             memcpy(&four, rows[r] + gi * 4, 4);
-            const __m512i x = _mm512_set1_epi32(four);
+            const __m512i x = _mm512_xor_si512(_mm512_set1_epi32(four), flip);
             for (int b = 0; b < NB; b++) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], x, wv[b]);
         }
     }
@@ -210,21 +210,22 @@ RK_INLINE_VNNI void gemm_tile(const int ROWS, const int NB, int32_t count, int32
     }
 }
 
-RK_INLINE_VNNI void gemm_columns(const int ROWS, const int NB, int32_t P, int32_t groups, const uint8_t *a, int64_t lda,
+RK_INLINE_VNNI void gemm_columns(const int ROWS, const int NB, int32_t P, int32_t groups, const uint8_t *a, int64_t lda, __m512i flip,
                                  const int8_t *w, int64_t blockStride, const int32_t *bias, const float *multiplier,
                                  int32_t lastLanes, uint8_t *out, int64_t ldc, __m512 lo, __m512 hi, __m512i zero) {
     for (int32_t p = 0; p < P; p += ROWS)
-        gemm_tile(ROWS, NB, imin(ROWS, P - p), groups, a + (int64_t)p * lda, lda, w, blockStride, bias, multiplier,
+        gemm_tile(ROWS, NB, imin(ROWS, P - p), groups, a + (int64_t)p * lda, lda, flip, w, blockStride, bias, multiplier,
                   lastLanes, out + (int64_t)p * ldc, ldc, lo, hi, zero);
 }
 
 RK_VNNI
-static void gemm_vnni(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+static void gemm_vnni(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flipByte, const int8_t *packed,
                       const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
     const int32_t groups = (K + 3) / 4, blocks = (M + 15) / 16;
     const int64_t blockStride = (int64_t)groups * 64;
     const __m512 lo = _mm512_set1_ps((float)(rq->lo - rq->zeroPoint)), hi = _mm512_set1_ps((float)(rq->hi - rq->zeroPoint));
     const __m512i zero = _mm512_set1_epi32(rq->zeroPoint);
+    const __m512i flip = _mm512_set1_epi8((char)flipByte);
     // Columns of up to four blocks (64 output channels); their weights stay in cache while every pixel
     // streams past. Fewer blocks leave registers for more pixels per tile.
     for (int32_t b = 0; b < blocks; b += 4) {
@@ -233,10 +234,10 @@ static void gemm_vnni(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t
         const int8_t *w = packed + (int64_t)b * blockStride;
         uint8_t *o = (uint8_t *)out + b * 16;
         switch (nb) {
-        case 4: gemm_columns(6, 4, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
-        case 3: gemm_columns(8, 3, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
-        case 2: gemm_columns(12, 2, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
-        default: gemm_columns(12, 1, P, groups, a, lda, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        case 4: gemm_columns(6, 4, P, groups, a, lda, flip, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        case 3: gemm_columns(8, 3, P, groups, a, lda, flip, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        case 2: gemm_columns(12, 2, P, groups, a, lda, flip, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
+        default: gemm_columns(12, 1, P, groups, a, lda, flip, w, blockStride, bias + b * 16, rq->multiplier + b * 16, lastLanes, o, ldc, lo, hi, zero); break;
         }
     }
 }
@@ -367,15 +368,15 @@ int32_t rk_fast_int8_available(void) {
 #endif
 }
 
-void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flip, const int8_t *packed,
                    const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
 #if RK_HAS_VNNI_KERNELS
     if (rk_fast_int8_available()) {
-        gemm_vnni(P, M, K, a, lda, packed, bias, out, ldc, rq);
+        gemm_vnni(P, M, K, a, lda, flip, packed, bias, out, ldc, rq);
         return;
     }
 #endif
-    gemm_portable(P, M, K, a, lda, packed, bias, out, ldc, rq);
+    gemm_portable(P, M, K, a, lda, flip, packed, bias, out, ldc, rq);
 }
 
 void rk_qdepthwise_nhwc(const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero, const int32_t *weight,

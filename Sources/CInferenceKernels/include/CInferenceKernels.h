@@ -65,10 +65,11 @@ void rk_gemm_pack(const int8_t *weight, int32_t M, int32_t K, int8_t *packed);
 
 /// Integer matrix product with requantized output: out[p][m] (row stride ldc bytes) =
 /// requant(bias[m] + sum_k a[p][k] * w[m][k]) for p < P, m < M. `a` holds P rows of unsigned bytes
-/// (row stride lda), each readable up to K rounded up to 4 (the packed weights there are zero);
+/// (row stride lda), each readable up to K rounded up to 4 (the packed weights there are zero), read
+/// xor `flip` (0x80 reads int8 activations as their unsigned form, x + 128);
 /// `bias` and `rq->multiplier` hold M rounded up to 16 values. Zero points are folded into `bias` by
 /// the caller. Output bytes are uint8 or int8 by `rq->outputSigned`. `rq->floatOutput` is not used.
-void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, const int8_t *packed,
+void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flip, const int8_t *packed,
                    const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq);
 
 /// Copies the receptive field of every output pixel of an NHWC image into one row of `col`

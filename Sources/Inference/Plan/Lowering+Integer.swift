@@ -169,9 +169,9 @@ extension Lowering {
                 rk_gemm_pack(matrix, Int32(groupOutputs), Int32(depth), buffer.baseAddress! + group * groupPacked)
             }
         }
-        // 1x1 stride-1 layers over unsigned input read the activations in place; the rest copy each pixel's
-        // receptive field into a row first (signed input is flipped to unsigned on the way).
-        let direct = taps == 1 && groups == 1 && !signedInput && geometry.strideHeight == 1 && geometry.strideWidth == 1
+        // 1x1 stride-1 layers read the activations in place; the rest copy each pixel's receptive field into
+        // a row first. Signed input is read xor 0x80, its unsigned form, either way.
+        let direct = taps == 1 && groups == 1 && geometry.strideHeight == 1 && geometry.strideWidth == 1
             && geometry.padTop == 0 && geometry.padLeft == 0 && geometry.padBottom == 0 && geometry.padRight == 0
         let columnBytes = direct ? 0 : aligned(pixels * rowBytes + 64)
         let pinnedPacked = Pinned(packed), pinnedAdjusted = Pinned(adjusted), pinnedMultipliers = Pinned(multipliers)
@@ -190,7 +190,7 @@ extension Lowering {
             if direct {
                 return {
                     _ = pinnedMultipliers   // the stages point into it: keep it alive with the kernel
-                    rk_qgemm_u8s8(pixelCount, outputs, k, input, Int64(inChannels), pinnedPacked.pointer, pinnedAdjusted.pointer,
+                    rk_qgemm_u8s8(pixelCount, outputs, k, input, Int64(inChannels), flip, pinnedPacked.pointer, pinnedAdjusted.pointer,
                                   out, Int64(outChannels), pinnedStages.pointer)
                 }
             }
@@ -199,7 +199,7 @@ extension Lowering {
                 guard let columns else { return }
                 for group in 0..<groups {
                     rk_im2col_nhwc(&geometry, input, Int32(group * groupChannels), Int32(groupChannels), flip, padValue, columns, Int32(rowBytes))
-                    rk_qgemm_u8s8(pixelCount, outputs, k, columns, stride, pinnedPacked.pointer + group * groupPacked,
+                    rk_qgemm_u8s8(pixelCount, outputs, k, columns, stride, 0, pinnedPacked.pointer + group * groupPacked,
                                   pinnedAdjusted.pointer + group * groupOutputs, out + group * groupOutputs, Int64(outChannels), pinnedStages.pointer + group)
                 }
             }
