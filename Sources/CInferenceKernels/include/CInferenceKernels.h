@@ -52,7 +52,8 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
 
 // MARK: - Channels-last (NHWC) integer kernels, with AVX-512 VNNI fast paths chosen at run time
 
-/// 1 when the CPU has AVX-512 VNNI (vpdpbusd) and the fast paths are not disabled.
+/// 1 when the CPU has a dot-product instruction the fast paths use (x86-64: AVX-512 VNNI vpdpbusd;
+/// AArch64: the ARMv8.2 dot product, sdot) and they are not disabled.
 int32_t rk_fast_int8_available(void);
 /// Disables (1) or re-enables (0) the fast paths, so tests can compare them with the portable kernels.
 void rk_force_portable(int32_t on);
@@ -89,6 +90,7 @@ typedef struct {
 } rk_depthwise_packed;
 
 int64_t rk_depthwise_packed_weight_bytes(int32_t C, int32_t taps);
+int64_t rk_depthwise_scratch_bytes(int32_t C);
 /// Packs int32 weights [taps][C], bias [C] and multipliers [C]; packedBias and packedMultiplier hold
 /// C rounded up to 64 values. `unsignedZero` is the input zero point (plus 128 for int8 input).
 void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
@@ -96,7 +98,7 @@ void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *
 
 /// Depthwise convolution (one filter per channel) over NHWC: weights int32 [kh][kw][C], `bias` per
 /// channel, multipliers in `rq`, plus the packed operands of the fast path. `scratch` holds
-/// max(4 C, C + 64) bytes.
+/// rk_depthwise_scratch_bytes(C) bytes, 64-byte aligned.
 void rk_qdepthwise_nhwc(const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero, const int32_t *weight,
                         const int32_t *bias, const rk_depthwise_packed *packed, void *out, const rk_requant *rq, void *scratch);
 

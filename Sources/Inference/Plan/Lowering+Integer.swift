@@ -125,7 +125,7 @@ extension Lowering {
                               &packedWeights, &packedBias, &packedMultipliers)
             let pinnedWeights = Pinned(tapWeights), pinnedBias = Pinned(bias), pinnedMultipliers = Pinned(multipliers)
             let pinnedPacked = Pinned(packedWeights), pinnedPackedBias = Pinned(packedBias), pinnedPackedMultipliers = Pinned(packedMultipliers)
-            let scratchBytes = aligned(max(4 * inChannels, inChannels + 64) + 64)
+            let scratchBytes = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
             return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail) { bindings in
                 let input = bindings.inputs[0]!, out = bindings.outputs[0]
                 let scratch = bindings.scratch!

@@ -1,0 +1,137 @@
+// Cross-checks the dot-product kernels of Sources/CInferenceKernels against the portable ones on random
+// shapes, byte for byte: the Swift parity suite compares the portable path with onnxruntime, this program
+// extends the comparison to the fast path of the CPU it runs on, including AArch64's sdot under
+// qemu-aarch64 (scripts/test.d/35-kernel-paths), which no Swift test on this x86-64 machine can reach.
+//
+// Usage: kernel-check [CASES] [SEED]
+#include "CInferenceKernels.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static uint64_t state;
+static uint32_t next(void) {
+    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+    return (uint32_t)(state >> 33);
+}
+static int32_t range(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
+static float uniform(float lo, float hi) { return lo + (hi - lo) * (float)(next() % 1000000) / 1000000.0f; }
+
+static void *slack(size_t bytes) {
+    // 64 spare bytes, as the execution plan gives every value.
+    uint8_t *p = aligned_alloc(64, (bytes + 64 + 63) / 64 * 64);
+    for (size_t i = 0; i < bytes + 64; i++) p[i] = (uint8_t)next();
+    return p;
+}
+
+static rk_requant random_stage(const float *multiplier) {
+    rk_requant rq = {0};
+    rq.multiplier = multiplier;
+    rq.outputSigned = (int32_t)(next() & 1);
+    rq.zeroPoint = rq.outputSigned ? range(-128, 127) : range(0, 255);
+    rq.lo = rq.outputSigned ? -128 : 0;
+    rq.hi = rq.outputSigned ? 127 : 255;
+    if (next() % 3 == 0) rq.lo = rq.zeroPoint;   // a fused Relu
+    return rq;
+}
+
+static int check_gemm(int index) {
+    const int32_t P = range(1, 40), M = range(1, 80), K = range(1, 300);
+    const int64_t lda = K + range(0, 8), ldc = M + range(0, 8);
+    uint8_t *a = slack((size_t)(P * lda));
+    int8_t *w = slack((size_t)M * K);
+    int8_t *packed = slack((size_t)rk_gemm_packed_bytes(M, K));
+    rk_gemm_pack(w, M, K, packed);
+    int32_t *bias = slack(sizeof(int32_t) * (size_t)(M + 16));
+    float *multiplier = slack(sizeof(float) * (size_t)(M + 16));
+    for (int32_t m = 0; m < M + 16; m++) {
+        bias[m] = range(-200000, 200000);
+        multiplier[m] = uniform(0.00005f, 0.01f);
+    }
+    const uint8_t flip = (next() & 1) ? 0x80 : 0;
+    const rk_requant rq = random_stage(multiplier);
+    uint8_t *fast = calloc((size_t)(P * ldc + 64), 1), *portable = calloc((size_t)(P * ldc + 64), 1);
+    rk_qgemm_u8s8(P, M, K, a, lda, flip, packed, bias, fast, ldc, &rq);
+    rk_force_portable(1);
+    rk_qgemm_u8s8(P, M, K, a, lda, flip, packed, bias, portable, ldc, &rq);
+    rk_force_portable(0);
+    int bad = 0;
+    for (int32_t p = 0; p < P && !bad; p++)
+        for (int32_t m = 0; m < M; m++)
+            if (fast[p * ldc + m] != portable[p * ldc + m]) {
+                fprintf(stderr, "gemm case %d (P %d M %d K %d flip %d): pixel %d output %d: fast %d portable %d\n", index, P, M, K,
+                        flip, p, m, fast[p * ldc + m], portable[p * ldc + m]);
+                bad = 1;
+                break;
+            }
+    free(a); free(w); free(packed); free(bias); free(multiplier); free(fast); free(portable);
+    return bad;
+}
+
+static int check_depthwise(int index) {
+    rk_conv_geometry g = {0};
+    g.inChannels = g.outChannels = g.group = range(1, 200);
+    g.inHeight = range(1, 14);
+    g.inWidth = range(1, 14);
+    g.kernelHeight = range(1, 5);
+    g.kernelWidth = range(1, 5);
+    g.strideHeight = range(1, 2);
+    g.strideWidth = range(1, 2);
+    g.dilationHeight = range(1, 2);
+    g.dilationWidth = range(1, 2);
+    g.padTop = range(0, 2); g.padBottom = range(0, 2); g.padLeft = range(0, 2); g.padRight = range(0, 2);
+    const int32_t extentH = (g.kernelHeight - 1) * g.dilationHeight + 1, extentW = (g.kernelWidth - 1) * g.dilationWidth + 1;
+    if (g.inHeight + g.padTop + g.padBottom < extentH || g.inWidth + g.padLeft + g.padRight < extentW) return 0;
+    g.outHeight = (g.inHeight + g.padTop + g.padBottom - extentH) / g.strideHeight + 1;
+    g.outWidth = (g.inWidth + g.padLeft + g.padRight - extentW) / g.strideWidth + 1;
+    const int32_t C = g.inChannels, taps = g.kernelHeight * g.kernelWidth;
+    const int32_t inputSigned = (int32_t)(next() & 1), zero = inputSigned ? range(-128, 127) : range(0, 255);
+    uint8_t *in = slack((size_t)C * g.inHeight * g.inWidth);
+    int32_t *weight = slack(sizeof(int32_t) * (size_t)(taps * C)), *bias = slack(sizeof(int32_t) * (size_t)C);
+    float *multiplier = slack(sizeof(float) * (size_t)(C + 16));
+    for (int32_t i = 0; i < taps * C; i++) weight[i] = range(-128, 127);
+    for (int32_t c = 0; c < C; c++) {
+        bias[c] = range(-50000, 50000);
+        multiplier[c] = uniform(0.0005f, 0.02f);
+    }
+    const int32_t slots = (C + 63) / 64 * 64;
+    int8_t *packedWeight = slack((size_t)rk_depthwise_packed_weight_bytes(C, taps));
+    int32_t *packedBias = slack(sizeof(int32_t) * (size_t)slots);
+    float *packedMultiplier = slack(sizeof(float) * (size_t)slots);
+    rk_depthwise_pack(weight, bias, multiplier, C, taps, zero + (inputSigned ? 128 : 0), packedWeight, packedBias, packedMultiplier);
+    const rk_depthwise_packed packed = {packedWeight, packedBias, packedMultiplier};
+    const rk_requant rq = random_stage(multiplier);
+    void *scratch = slack((size_t)rk_depthwise_scratch_bytes(C));
+    const size_t outBytes = (size_t)C * g.outHeight * g.outWidth;
+    uint8_t *fast = calloc(outBytes + 64, 1), *portable = calloc(outBytes + 64, 1);
+    rk_qdepthwise_nhwc(&g, in, inputSigned, zero, weight, bias, &packed, fast, &rq, scratch);
+    rk_force_portable(1);
+    rk_qdepthwise_nhwc(&g, in, inputSigned, zero, weight, bias, &packed, portable, &rq, scratch);
+    rk_force_portable(0);
+    int bad = 0;
+    for (size_t i = 0; i < outBytes; i++)
+        if (fast[i] != portable[i]) {
+            fprintf(stderr, "depthwise case %d (C %d %dx%d k %dx%d s %d,%d d %d,%d signed %d): byte %zu: fast %d portable %d\n", index, C,
+                    g.inHeight, g.inWidth, g.kernelHeight, g.kernelWidth, g.strideHeight, g.strideWidth, g.dilationHeight,
+                    g.dilationWidth, inputSigned, i, fast[i], portable[i]);
+            bad = 1;
+            break;
+        }
+    free(in); free(weight); free(bias); free(multiplier); free(packedWeight); free(packedBias); free(packedMultiplier);
+    free(scratch); free(fast); free(portable);
+    return bad;
+}
+
+int main(int argc, char **argv) {
+    const int cases = argc > 1 ? atoi(argv[1]) : 300;
+    state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+    if (!rk_fast_int8_available()) {
+        fprintf(stderr, "kernel-check: this CPU has no dot-product fast path; nothing to compare\n");
+        return 2;
+    }
+    int failures = 0;
+    for (int i = 0; i < cases; i++) failures += check_gemm(i) + check_depthwise(i);
+    printf("kernel-check: %d random matrix products and depthwise convolutions, fast vs portable: %d mismatches\n", cases, failures);
+    return failures ? 1 : 0;
+}
