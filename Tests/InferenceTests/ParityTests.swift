@@ -74,4 +74,16 @@ import Testing
             #expect(fast == portable, "\(item.name)")
         }
     }
+
+    /// `inference.threads`: the convolutions split across threads give exactly the one-thread result.
+    @Test func threadedRunsMatchOneThread() throws {
+        let fixtures = try Fixtures.load()
+        for item in fixtures.cases {
+            let model = try fixtures.model(item.name)
+            let input = try fixtures.array(item.name, ".input.npy").values
+            let threaded = try ExecutionPlan(model: model, threads: 3)
+            #expect(threaded.threads == 3)
+            #expect(try threaded.run(input: input) == ExecutionPlan(model: model).run(input: input), "\(item.name)")
+        }
+    }
 }

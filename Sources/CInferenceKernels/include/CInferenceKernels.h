@@ -119,4 +119,26 @@ void rk_quantize_nchw_to_nhwc(const float *in, int32_t channels, int32_t pixels,
 void rk_dequantize_nhwc_to_nchw(const void *in, int32_t inputSigned, int32_t channels, int32_t pixels, float scale, int32_t zero, float *out);
 /// Transposes a rows x columns matrix of bytes (NHWC <-> NCHW for one image).
 void rk_transpose_bytes(const uint8_t *in, int32_t rows, int32_t columns, uint8_t *out);
+// MARK: - Threads (inference.threads)
+
+/// A fixed pool of worker threads; the caller's thread is one of them.
+typedef struct rk_pool rk_pool;
+typedef void (*rk_task)(void *context, int32_t part, int32_t parts);
+/// Starts threads - 1 workers (fewer if the system refuses some); NULL only when out of memory.
+rk_pool *rk_pool_create(int32_t threads);
+/// Threads a run uses (1 for NULL).
+int32_t rk_pool_threads(const rk_pool *pool);
+/// Runs task(context, part, parts) for every part, part 0 on the calling thread; returns when all are done.
+/// Allocates nothing.
+void rk_pool_run(rk_pool *pool, rk_task task, void *context);
+void rk_pool_destroy(rk_pool *pool);
+
+/// rk_qgemm_u8s8 with the pixels split across the pool's threads.
+void rk_qgemm_u8s8_parallel(rk_pool *pool, int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flip,
+                            const int8_t *packed, const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq);
+/// rk_qdepthwise_nhwc with the output rows split across the pool's threads; `scratch` holds one
+/// rk_depthwise_scratch_bytes area per thread, `scratchStride` bytes apart.
+void rk_qdepthwise_nhwc_parallel(rk_pool *pool, const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero,
+                                 const int32_t *weight, const int32_t *bias, const rk_depthwise_packed *packed, void *out,
+                                 const rk_requant *rq, void *scratch, int64_t scratchStride);
 #endif

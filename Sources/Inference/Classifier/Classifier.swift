@@ -74,7 +74,7 @@ public final class Classifier: Sendable {
     public init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let model: ONNXModel
         do { model = try ONNXModel(bytes: modelBytes) } catch { throw .model(error) }
-        let plan = try ExecutionPlan(model: model, arenaLimit: settings.arenaLimitMB << 20)
+        let plan = try ExecutionPlan(model: model, arenaLimit: settings.arenaLimitMB << 20, threads: settings.threads)
         guard plan.inputShape.count == 4, plan.inputShape[0] == 1, plan.inputShape[1] == 3 else {
             throw .invalidGraph("input shape \(plan.inputShape) is not 1x3xHxW (NCHW RGB)")
         }

@@ -35,7 +35,18 @@ public final class ExecutionPlan {
     public let inputCount: Int
     public let outputCount: Int
 
-    public init(model: ONNXModel, arenaLimit: Int = 64 << 20) throws(InferenceError) {
+    /// Threads the big kernels split their work across (the calling thread included).
+    public let threads: Int
+    private let pool: OpaquePointer?
+
+    /// `threads` > 1 starts that many minus one worker threads, owned by the plan; convolutions then split
+    /// their pixels or output rows across them (results are identical to one thread's).
+    public init(model: ONNXModel, arenaLimit: Int = 64 << 20, threads: Int = 1) throws(InferenceError) {
+        let pool = threads > 1 ? rk_pool_create(Int32(min(threads, 64))) : nil
+        self.pool = pool
+        self.threads = Int(rk_pool_threads(pool))
+        var ready = false
+        defer { if !ready { rk_pool_destroy(pool) } }
         var rewriter = try GraphRewriter(model: model)
         let rewritten = try rewriter.rewrite()
         let constants = rewriter.constants
@@ -73,7 +84,7 @@ public final class ExecutionPlan {
         var lowered: [LoweredNode] = []
         func lower(_ node: ONNXNode) throws(InferenceError) {
             let inputs = node.inputs.map { $0.isEmpty ? nil : descriptors[$0] }
-            let result = try Lowering(node: node, inputs: inputs, constants: constants).lower()
+            let result = try Lowering(node: node, inputs: inputs, constants: constants, pool: pool).lower()
             for (index, output) in node.outputs.enumerated() where !output.isEmpty {
                 guard index < result.outputs.count else {
                     throw .unsupportedAttribute(op: node.opType, node: node.name, attribute: "output \(index)", value: output)
@@ -191,9 +202,11 @@ public final class ExecutionPlan {
         self.steps = steps
         inputPointer = pointer(graphInput.name)!.assumingMemoryBound(to: Float.self)
         outputPointer = pointer(graphOutput.name)!.assumingMemoryBound(to: Float.self)
+        ready = true
     }
 
     deinit {
+        rk_pool_destroy(pool)
         arena.deallocate()
         for pointer in constantStorage { pointer.deallocate() }
     }

@@ -125,7 +125,10 @@ extension Lowering {
                               &packedWeights, &packedBias, &packedMultipliers)
             let pinnedWeights = Pinned(tapWeights), pinnedBias = Pinned(bias), pinnedMultipliers = Pinned(multipliers)
             let pinnedPacked = Pinned(packedWeights), pinnedPackedBias = Pinned(packedBias), pinnedPackedMultipliers = Pinned(packedMultipliers)
-            let scratchBytes = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
+            // One scratch area per thread.
+            let threadScratch = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
+            let scratchBytes = threadScratch * threads
+            let pool = self.pool
             return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail) { bindings in
                 let input = bindings.inputs[0]!, out = bindings.outputs[0]
                 let scratch = bindings.scratch!
@@ -137,8 +140,8 @@ extension Lowering {
                 return {
                     // The stage and operands point into these: keep them alive with the kernel.
                     _ = (pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers)
-                    rk_qdepthwise_nhwc(&geometry, input, signedInput ? 1 : 0, zero, pinnedWeights.pointer, pinnedBias.pointer,
-                                       operands.pointer, out, pinnedStage.pointer, scratch)
+                    rk_qdepthwise_nhwc_parallel(pool, &geometry, input, signedInput ? 1 : 0, zero, pinnedWeights.pointer, pinnedBias.pointer,
+                                                operands.pointer, out, pinnedStage.pointer, scratch, Int64(threadScratch))
                 }
             }
         }
@@ -175,6 +178,7 @@ extension Lowering {
             && geometry.padTop == 0 && geometry.padLeft == 0 && geometry.padBottom == 0 && geometry.padRight == 0
         let columnBytes = direct ? 0 : aligned(pixels * rowBytes + 64)
         let pinnedPacked = Pinned(packed), pinnedAdjusted = Pinned(adjusted), pinnedMultipliers = Pinned(multipliers)
+        let pool = self.pool
         let flip: UInt8 = signedInput ? 0x80 : 0, padValue = UInt8(truncatingIfNeeded: unsignedZero)
         return LoweredNode(outputs: [output], scratchBytes: columnBytes, detail: (direct ? "pointwise " : "im2col ") + detail) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: UInt8.self), out = bindings.outputs[0].assumingMemoryBound(to: UInt8.self)
@@ -190,7 +194,7 @@ extension Lowering {
             if direct {
                 return {
                     _ = pinnedMultipliers   // the stages point into it: keep it alive with the kernel
-                    rk_qgemm_u8s8(pixelCount, outputs, k, input, Int64(inChannels), flip, pinnedPacked.pointer, pinnedAdjusted.pointer,
+                    rk_qgemm_u8s8_parallel(pool, pixelCount, outputs, k, input, Int64(inChannels), flip, pinnedPacked.pointer, pinnedAdjusted.pointer,
                                   out, Int64(outChannels), pinnedStages.pointer)
                 }
             }
@@ -199,7 +203,7 @@ extension Lowering {
                 guard let columns else { return }
                 for group in 0..<groups {
                     rk_im2col_nhwc(&geometry, input, Int32(group * groupChannels), Int32(groupChannels), flip, padValue, columns, Int32(rowBytes))
-                    rk_qgemm_u8s8(pixelCount, outputs, k, columns, stride, 0, pinnedPacked.pointer + group * groupPacked,
+                    rk_qgemm_u8s8_parallel(pool, pixelCount, outputs, k, columns, stride, 0, pinnedPacked.pointer + group * groupPacked,
                                   pinnedAdjusted.pointer + group * groupOutputs, out + group * groupOutputs, Int64(outChannels), pinnedStages.pointer + group)
                 }
             }

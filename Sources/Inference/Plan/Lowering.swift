@@ -49,6 +49,9 @@ struct Lowering {
     let node: ONNXNode
     let inputs: [TensorDescriptor?]
     let constants: [String: ONNXTensor]
+    /// Worker threads for the big kernels (`inference.threads`); nil runs everything on the caller's thread.
+    var pool: OpaquePointer? = nil
+    var threads: Int { Int(rk_pool_threads(pool)) }
 
     func fail(_ reason: String) -> InferenceError { .invalidNode(op: node.opType, node: node.name, reason: reason) }
 

@@ -4,8 +4,8 @@
 public struct InferenceSettings: Sendable, Equatable {
     /// Path of an ONNX model that overrides the one in `Calibration/classifier.yaml`.
     public var model: String?
-    /// Kernel threads per inference. Inference currently always runs on the calling thread; values above 1
-    /// are accepted and reserved for intra-operator threading.
+    /// Threads per inference: above 1, the integer convolutions split their pixels or output rows across a
+    /// pool of that many threads (the caller's included) that the classifier starts once.
     public var threads: Int
     /// Largest activation arena a model may need, in MiB; a model needing more is refused at load.
     public var arenaLimitMB: Int
