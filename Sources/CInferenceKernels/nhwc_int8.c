@@ -353,7 +353,7 @@ static void depthwise_vnni(const rk_conv_geometry *g, const uint8_t *in, int32_t
 #define RK_HAS_VNNI_KERNELS 0
 #endif
 
-// MARK: - ARMv8.2 dot-product kernels (sdot)
+// MARK: - AArch64 kernels: ARMv8.2 dot product (sdot), plain NEON otherwise
 
 #if defined(__aarch64__) && defined(__clang__) && defined(__linux__)
 #include <arm_neon.h>
@@ -375,13 +375,13 @@ static int32_t dot_cpu(void) {
 // input already is once the caller's flip is undone), and 128 x (sum of the weights) goes into the bias.
 
 // Requantizes 4 accumulators; the 4 lanes, narrowed to bytes, go to the low 4 bytes of a 32-bit value.
-RK_INLINE_DOT int32x4_t requantize4_dot(int32x4_t acc, float32x4_t multiplier, float32x4_t lo, float32x4_t hi, int32x4_t zero) {
+static inline int32x4_t requantize4_dot(int32x4_t acc, float32x4_t multiplier, float32x4_t lo, float32x4_t hi, int32x4_t zero) {
     float32x4_t v = vmulq_f32(vcvtq_f32_s32(acc), multiplier);
     v = vminq_f32(vmaxq_f32(v, lo), hi);
     return vaddq_s32(vcvtnq_s32_f32(v), zero);   // round to nearest, ties to even, as nearbyintf
 }
 
-RK_INLINE_DOT uint8x16_t narrow16_dot(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
+static inline uint8x16_t narrow16_dot(int32x4_t a, int32x4_t b, int32x4_t c, int32x4_t d) {
     const int16x8_t ab = vcombine_s16(vmovn_s32(a), vmovn_s32(b)), cd = vcombine_s16(vmovn_s32(c), vmovn_s32(d));
     return vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(ab), vmovn_s16(cd)));
 }
@@ -529,6 +529,60 @@ static void depthwise_dot(const rk_conv_geometry *g, const uint8_t *in, int32_t 
         }
     }
 }
+
+// Plain NEON for cores without the dot product (Cortex-A53, A72): vmull_s8 multiplies 8 byte pairs
+// into int16 (|x w| <= 128 x 128 fits), vpadalq_s16 adds neighbouring pairs into int32 lanes; each
+// accumulator then holds two partial sums for each of two outputs, added pairwise at the end.
+static void gemm_neon(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flipByte, const int8_t *packed,
+                      const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq) {
+    const int32_t groups = (K + 3) / 4, blocks = (M + 15) / 16;
+    const float32x4_t lo = vdupq_n_f32((float)(rq->lo - rq->zeroPoint)), hi = vdupq_n_f32((float)(rq->hi - rq->zeroPoint));
+    const int32x4_t zero = vdupq_n_s32(rq->zeroPoint);
+    const uint8x8_t flip = vdup_n_u8((uint8_t)(flipByte ^ 0x80));
+    const int8x8_t ones = vdup_n_s8(1);
+    for (int32_t b = 0; b < blocks; b++) {
+        const int8_t *w = packed + (int64_t)b * groups * 64;
+        // bias + 128 x sum of each output's weights, as in the sdot kernel.
+        int32x4_t start[4];
+        for (int q = 0; q < 4; q++) {
+            int32x4_t pairs = vdupq_n_s32(0);
+            int32x4_t pairs2 = vdupq_n_s32(0);
+            for (int32_t gi = 0; gi < groups; gi++) {
+                pairs = vpadalq_s16(pairs, vmull_s8(vld1_s8(w + (int64_t)gi * 64 + 16 * q), ones));
+                pairs2 = vpadalq_s16(pairs2, vmull_s8(vld1_s8(w + (int64_t)gi * 64 + 16 * q + 8), ones));
+            }
+            start[q] = vaddq_s32(vld1q_s32(bias + b * 16 + 4 * q), vshlq_n_s32(vpaddq_s32(pairs, pairs2), 7));
+        }
+        const int32_t lanes = imin(16, M - b * 16);
+        const float *multiplier = rq->multiplier + b * 16;
+        for (int32_t p = 0; p < P; p++) {
+            const uint8_t *x = a + (int64_t)p * lda;
+            int32x4_t acc[8];
+            for (int i = 0; i < 8; i++) acc[i] = vdupq_n_s32(0);
+            for (int32_t gi = 0; gi < groups; gi++) {
+                uint32_t four;
+                memcpy(&four, x + gi * 4, 4);
+                const int8x8_t xv = vreinterpret_s8_u8(veor_u8(vreinterpret_u8_u32(vdup_n_u32(four)), flip));
+                const int8_t *wg = w + (int64_t)gi * 64;
+                for (int i = 0; i < 8; i++) acc[i] = vpadalq_s16(acc[i], vmull_s8(vld1_s8(wg + 8 * i), xv));
+            }
+            int32x4_t sums[4];
+            for (int q = 0; q < 4; q++) sums[q] = vaddq_s32(start[q], vpaddq_s32(acc[2 * q], acc[2 * q + 1]));
+            const uint8x16_t bytes = narrow16_dot(requantize4_dot(sums[0], vld1q_f32(multiplier), lo, hi, zero),
+                                                  requantize4_dot(sums[1], vld1q_f32(multiplier + 4), lo, hi, zero),
+                                                  requantize4_dot(sums[2], vld1q_f32(multiplier + 8), lo, hi, zero),
+                                                  requantize4_dot(sums[3], vld1q_f32(multiplier + 12), lo, hi, zero));
+            uint8_t *dst = (uint8_t *)out + (int64_t)p * ldc + b * 16;
+            if (lanes == 16) {
+                vst1q_u8(dst, bytes);
+            } else {
+                uint8_t staged[16];
+                vst1q_u8(staged, bytes);
+                memcpy(dst, staged, (size_t)lanes);
+            }
+        }
+    }
+}
 #else
 #define RK_HAS_DOT_KERNELS 0
 #endif
@@ -543,10 +597,19 @@ int32_t rk_fast_int8_available(void) {
 #if RK_HAS_VNNI_KERNELS
     return vnni_cpu() && !forced_portable;
 #elif RK_HAS_DOT_KERNELS
-    return dot_cpu() && !forced_portable;
+    return !forced_portable;   // every AArch64 core has NEON; the dot product is a further step
 #else
     return 0;
 #endif
+}
+
+const char *rk_int8_kernels(void) {
+#if RK_HAS_VNNI_KERNELS
+    if (rk_fast_int8_available()) return "avx512-vnni";
+#elif RK_HAS_DOT_KERNELS
+    if (rk_fast_int8_available()) return dot_cpu() ? "neon-sdot" : "neon";
+#endif
+    return "portable";
 }
 
 int64_t rk_depthwise_scratch_bytes(int32_t C) {
@@ -566,7 +629,8 @@ void rk_qgemm_u8s8(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t ld
     }
 #elif RK_HAS_DOT_KERNELS
     if (rk_fast_int8_available()) {
-        gemm_dot(P, M, K, a, lda, flip, packed, bias, out, ldc, rq);
+        if (dot_cpu()) gemm_dot(P, M, K, a, lda, flip, packed, bias, out, ldc, rq);
+        else gemm_neon(P, M, K, a, lda, flip, packed, bias, out, ldc, rq);
         return;
     }
 #endif
@@ -582,7 +646,7 @@ void rk_qdepthwise_nhwc(const rk_conv_geometry *g, const void *in, int32_t input
         return;
     }
 #elif RK_HAS_DOT_KERNELS
-    if (rk_fast_int8_available() && g->kernelHeight * g->kernelWidth <= 64) {
+    if (rk_fast_int8_available() && dot_cpu() && g->kernelHeight * g->kernelWidth <= 64) {
         const int64_t zeroRow = ((int64_t)g->inChannels + 64 + 63) / 64 * 64;
         depthwise_dot(g, (const uint8_t *)in, inputSigned, zero + (inputSigned ? 128 : 0), packed->weight, packed->bias,
                       packed->multiplier, out, rq, (uint8_t *)scratch, (int32_t *)((uint8_t *)scratch + zeroRow));

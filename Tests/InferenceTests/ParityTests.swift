@@ -65,7 +65,7 @@ import Testing
 @Suite(.serialized) struct KernelPathTests {
     @Test func fastAndPortableKernelsAgreeExactly() throws {
         let fixtures = try Fixtures.load()
-        print("fast int8 kernels available: \(CInferenceKernelsInfo.fastAvailable)")
+        print("int8 kernels: \(CInferenceKernelsInfo.name) (fast path available: \(CInferenceKernelsInfo.fastAvailable))")
         for item in fixtures.cases where !item.name.hasSuffix("_float") {
             let model = try fixtures.model(item.name)
             let input = try fixtures.array(item.name, ".input.npy").values

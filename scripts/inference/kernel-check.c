@@ -127,11 +127,12 @@ int main(int argc, char **argv) {
     const int cases = argc > 1 ? atoi(argv[1]) : 300;
     state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
     if (!rk_fast_int8_available()) {
-        fprintf(stderr, "kernel-check: this CPU has no dot-product fast path; nothing to compare\n");
+        fprintf(stderr, "kernel-check: this CPU has no fast int8 kernels; nothing to compare\n");
         return 2;
     }
     int failures = 0;
     for (int i = 0; i < cases; i++) failures += check_gemm(i) + check_depthwise(i);
-    printf("kernel-check: %d random matrix products and depthwise convolutions, fast vs portable: %d mismatches\n", cases, failures);
+    printf("kernel-check (%s): %d random matrix products and depthwise convolutions, fast vs portable: %d mismatches\n",
+           rk_int8_kernels(), cases, failures);
     return failures ? 1 : 0;
 }

@@ -52,9 +52,11 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
 
 // MARK: - Channels-last (NHWC) integer kernels, with AVX-512 VNNI fast paths chosen at run time
 
-/// 1 when the CPU has a dot-product instruction the fast paths use (x86-64: AVX-512 VNNI vpdpbusd;
-/// AArch64: the ARMv8.2 dot product, sdot) and they are not disabled.
+/// 1 when this CPU has fast int8 kernels (x86-64: AVX-512 VNNI vpdpbusd; AArch64: NEON, with the
+/// ARMv8.2 dot product sdot where the core has it) and they are not disabled.
 int32_t rk_fast_int8_available(void);
+/// Which int8 kernels run: "avx512-vnni", "neon-sdot", "neon" or "portable".
+const char *rk_int8_kernels(void);
 /// Disables (1) or re-enables (0) the fast paths, so tests can compare them with the portable kernels.
 void rk_force_portable(int32_t on);
 
