@@ -62,7 +62,10 @@ public struct Daemon: Sendable {
             throw DaemonError(component: "calibration", message: error.description)
         }
         do {
-            try outbox.open(stateDirectory: path, settings: configuration.outbox, logger: Logger(label: "outbox"))
+            // Recovering a large outbox can outlast TimeoutStartSec: ask systemd for more time while it progresses.
+            let extender = StartupTimeoutExtender(notifier: SystemdNotifier(environment: environment))
+            try outbox.open(stateDirectory: path, settings: configuration.outbox, logger: Logger(label: "outbox"),
+                            progress: { extender.progress() })
         } catch {
             throw DaemonError(component: "outbox", message: "\(error)")
         }

@@ -15,10 +15,14 @@ extension Outbox {
     /// missing or have the wrong size are marked lost and counted; the database must pass `integrity_check`. A database
     /// that fails to open or check is moved aside into `corrupt/` (kept for inspection), a fresh one is created, and the
     /// spool is rescanned so that every intact blob is queued again.
+    ///
+    /// `progress` is called regularly while recovery works through a large outbox (the daemon extends systemd's
+    /// start timeout with it).
     public static func open(
         directory: String, settings: OutboxSettings, logger: Logger,
         freeSpace: @escaping @Sendable (String) -> Int64? = { FreeSpace.available(at: $0) },
-        clock: @escaping @Sendable () -> Date = { Date() }
+        clock: @escaping @Sendable () -> Date = { Date() },
+        progress: @escaping @Sendable () -> Void = {}
     ) throws(OutboxError) -> (Outbox, RecoveryReport) {
         let spool = Spool(directory: directory + "/spool")
         do {
@@ -41,6 +45,7 @@ extension Outbox {
         let existed = FileManager.default.fileExists(atPath: path)
         var database: DatabaseQueue
         var rebuild = !existed && !scan.blobs.isEmpty
+        progress()
         do {
             database = try openDatabase(path: path)
         } catch {
@@ -57,10 +62,11 @@ extension Outbox {
         }
         let outbox = Outbox(directory: directory, database: database, settings: settings, logger: logger, freeSpace: freeSpace, clock: clock)
         do {
+            progress()
             if rebuild {
-                try outbox.rebuild(from: scan.blobs, report: &report)
+                try outbox.rebuild(from: scan.blobs, report: &report, progress: progress)
             } else {
-                try outbox.reconcile(with: scan.blobs, report: &report)
+                try outbox.reconcile(with: scan.blobs, report: &report, progress: progress)
             }
             if scan.temporary.count + report.orphanBlobsRemoved > 0 { try spool.syncDirectory() }
             report.itemsQueued = try database.read { try Self.usage($0).items }
@@ -133,12 +139,13 @@ extension Outbox {
     }
 
     /// Normal start-up: rows and spool files must agree.
-    func reconcile(with blobs: [Spool.Name], report: inout RecoveryReport) throws {
+    func reconcile(with blobs: [Spool.Name], report: inout RecoveryReport, progress: () -> Void = {}) throws {
         let rows = try database.read { db in
             try Row.fetchAll(db, sql: "SELECT id, kind, priority, state, jsonSize, jpegSize FROM item")
         }
         var files = Set(blobs)
-        for row in rows {
+        for (index, row) in rows.enumerated() {
+            if index % 256 == 255 { progress() }
             guard let id = ItemID(row["id"] as String? ?? ""), let kind = ItemKind(rawValue: row["kind"] as String? ?? ""),
                   let priority = PriorityClass(rawValue: row["priority"] as String? ?? "") else { continue }
             let json = Spool.Name(id: id, kind: kind, priority: priority, part: .json)
@@ -167,10 +174,11 @@ extension Outbox {
     }
 
     /// Fresh database: every complete, well-formed set of blobs becomes a queued item again; the rest is counted as lost.
-    func rebuild(from blobs: [Spool.Name], report: inout RecoveryReport) throws {
+    func rebuild(from blobs: [Spool.Name], report: inout RecoveryReport, progress: () -> Void = {}) throws {
         let groups = Dictionary(grouping: blobs) { $0.id }
         let now = clock()
-        for (id, names) in groups.sorted(by: { $0.key < $1.key }) {
+        for (index, (id, names)) in groups.sorted(by: { $0.key < $1.key }).enumerated() {
+            if index % 64 == 63 { progress() }
             guard let first = names.first else { continue }
             let kind = first.kind
             let priority = first.priority

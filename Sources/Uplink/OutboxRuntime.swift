@@ -18,8 +18,9 @@ public final class OutboxRuntime: Sendable {
 
     /// Opens `<state_dir>/outbox` and recovers it.
     @discardableResult
-    public func open(stateDirectory: String, settings: OutboxSettings, logger: Logger) throws(OutboxError) -> RecoveryReport {
-        let (outbox, report) = try Outbox.open(directory: stateDirectory + "/outbox", settings: settings, logger: logger)
+    public func open(stateDirectory: String, settings: OutboxSettings, logger: Logger,
+                     progress: @escaping @Sendable () -> Void = {}) throws(OutboxError) -> RecoveryReport {
+        let (outbox, report) = try Outbox.open(directory: stateDirectory + "/outbox", settings: settings, logger: logger, progress: progress)
         state.withLock { $0.outbox = outbox }
         return report
     }

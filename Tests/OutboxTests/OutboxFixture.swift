@@ -27,11 +27,11 @@ struct OutboxFixture {
     var directory: String { temp.file("outbox") }
     var spool: String { directory + "/spool" }
 
-    func open() throws -> (Outbox, RecoveryReport) {
+    func open(progress: @escaping @Sendable () -> Void = {}) throws -> (Outbox, RecoveryReport) {
         let environment = environment
         return try Outbox.open(
             directory: directory, settings: settings, logger: Logger(label: "outbox-test"),
-            freeSpace: { _ in environment.free.withLock { $0 } }, clock: { environment.now.withLock { $0 } })
+            freeSpace: { _ in environment.free.withLock { $0 } }, clock: { environment.now.withLock { $0 } }, progress: progress)
     }
 
     func spoolFiles() throws -> [String] {

@@ -2,6 +2,7 @@ import Foundation
 import Health
 import Logging
 import ServiceLifecycle
+import Synchronization
 @testable import Systemd
 import Testing
 
@@ -162,5 +163,31 @@ struct ReadinessTests {
             try await tasks.waitForAll()
         }
         #expect(!socket.drain().contains { $0.hasPrefix("READY=1") })
+    }
+}
+
+@Suite("start timeout extension during a long recovery")
+struct StartupTimeoutExtenderTests {
+    @Test func extendsAtMostOncePerInterval() throws {
+        let socket = try NotifySocket(abstract: true)
+        let start = ContinuousClock.now
+        let offset = Mutex<Duration>(.zero)
+        let extender = StartupTimeoutExtender(notifier: SystemdNotifier(environment: ["NOTIFY_SOCKET": socket.address]),
+                                              step: .seconds(60), every: .seconds(10), now: { start + offset.withLock { $0 } })
+        #expect(extender.progress())
+        #expect(socket.receive() == "EXTEND_TIMEOUT_USEC=60000000")
+        offset.withLock { $0 = .seconds(4) }
+        #expect(!extender.progress())
+        offset.withLock { $0 = .seconds(9) }
+        #expect(!extender.progress())
+        #expect(socket.drain().isEmpty)
+        offset.withLock { $0 = .seconds(10) }
+        #expect(extender.progress())
+        #expect(socket.receive() == "EXTEND_TIMEOUT_USEC=60000000")
+    }
+
+    @Test func withoutSystemdNothingIsSent() {
+        let extender = StartupTimeoutExtender(notifier: SystemdNotifier(environment: [:]))
+        #expect(!extender.progress())
     }
 }
