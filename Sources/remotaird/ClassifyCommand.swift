@@ -43,16 +43,34 @@ struct Classify: ParsableCommand {
                     let scores = classifier.labels.map { "\(jsonString($0)): \(jsonNumber(result.scores[$0] ?? 0, decimals: 6))" }
                     print("{\"file\": \(jsonString(file)), \"label\": \(jsonString(result.label)), \"scores\": {\(scores.joined(separator: ", "))}, \"ms\": \(jsonNumber(result.milliseconds, decimals: 2))}")
                 } else {
-                    let scores = classifier.labels.map { "\($0) \(String(format: "%.4f", result.scores[$0] ?? 0))" }
-                    print("\(file): \(result.label) (\(scores.joined(separator: ", "))) \(String(format: "%.1f", result.milliseconds)) ms")
+                    let scores = classifier.labels.map { "\($0) \(fixed(result.scores[$0] ?? 0, decimals: 4))" }
+                    print("\(file): \(result.label) (\(scores.joined(separator: ", "))) \(fixed(result.milliseconds, decimals: 1)) ms")
                 }
             } catch {
                 printError("classify: \(file): \(error)")
                 failed = true
             }
         }
+        if ProcessInfo.processInfo.environment["REMOTAIRD_MEMORY_REPORT"] != nil { reportMemory() }
         if failed { throw ExitCode(1) }
     }
+}
+
+/// `REMOTAIRD_MEMORY_REPORT=1`: peak and current memory of this process from /proc/self/status on stderr,
+/// e.g. `remotaird: memory: VmHWM=21504 VmRSS=20100 RssAnon=6000 RssFile=14100 (kB)` (scripts/bench-classifier
+/// prints it next to the Python pipeline's).
+func reportMemory() {
+    guard let file = fopen("/proc/self/status", "r") else { return }
+    defer { fclose(file) }
+    var line = [CChar](repeating: 0, count: 256)
+    var fields: [String] = []
+    while fgets(&line, Int32(line.count), file) != nil {
+        let parts = String(cString: line).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        if parts.count >= 2, ["VmHWM:", "VmRSS:", "RssAnon:", "RssFile:"].contains(parts[0]) {
+            fields.append("\(parts[0].dropLast())=\(parts[1])")
+        }
+    }
+    printError("memory: \(fields.joined(separator: " ")) (kB)")
 }
 
 /// `remotaird infer [--model PATH] [--config FILE] --npy INPUT.npy [--json]`: the model on an exact input
@@ -110,10 +128,10 @@ struct Infer: ParsableCommand {
                     var byOperator: [String: Double] = [:]
                     for (op, milliseconds) in try classifier.profile(input: array.values) { byOperator[op, default: 0] += milliseconds }
                     for (op, milliseconds) in byOperator.sorted(by: { $0.value > $1.value }) {
-                        printError("profile: \(op) \(String(format: "%.3f", milliseconds)) ms")
+                        printError("profile: \(op) \(fixed(milliseconds, decimals: 3)) ms")
                     }
                 }
-                printError("infer: \(times.count) runs, median \(String(format: "%.3f", times[times.count / 2])) ms, min \(String(format: "%.3f", times[0])) ms")
+                printError("infer: \(times.count) runs, median \(fixed(times[times.count / 2], decimals: 3)) ms, min \(fixed(times[0], decimals: 3)) ms")
             }
             if commandLine.json {
                 print("{\"shape\": [\(shape.map(String.init).joined(separator: ", "))], \"output\": [\(output.map { $0.isFinite ? "\($0)" : "null" }.joined(separator: ", "))]}")

@@ -1,5 +1,7 @@
 import CAllocationCounter
 import Inference
+import JPEG
+import Settings
 import Testing
 
 /// Running a plan makes no heap allocation: proven with a malloc interposer that counts this thread's calls.
@@ -62,5 +64,23 @@ import Testing
             }
         }
         #expect(offenders.isEmpty, "\(offenders.joined(separator: "; "))")
+    }
+
+    /// Resizing a decoded frame into the model's input tensor (resize, round, normalise, NCHW) with the
+    /// classifier's kept resizer allocates nothing once the frame geometry is known.
+    @Test func framePreprocessingAllocatesNothingAfterTheFirstFrame() throws {
+        let preprocessor = Preprocessor(width: 224, height: 224, mean: ModelMetadata.defaultMean, std: ModelMetadata.defaultStd, resize: .centerCrop)
+        let frame = RGBImage(width: 640, height: 360, filledWith: (90, 120, 150))
+        var resizer = AreaResizer()
+        var tensor = [Float](repeating: 0, count: 3 * 224 * 224)
+        let roi = NormalizedRect(x: 0.1, y: 0.1, width: 0.8, height: 0.8)
+        try tensor.withUnsafeMutableBufferPointer { buffer in
+            try preprocessor.tensor(from: frame, regionOfInterest: roi, into: buffer, resizer: &resizer)   // first frame: weights, rows
+            let start = remotair_thread_allocations()
+            for _ in 0..<3 { try preprocessor.tensor(from: frame, regionOfInterest: roi, into: buffer, resizer: &resizer) }
+            let allocations = remotair_thread_allocations() - start
+            #expect(allocations == 0, "\(allocations) heap allocations in 3 frames")
+        }
+        #expect(abs(tensor[0] - (90 / 255 - 0.485) / 0.229) < 1e-5)
     }
 }

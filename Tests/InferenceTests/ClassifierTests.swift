@@ -90,6 +90,25 @@ import TestSupport
         }
     }
 
+    /// classify(jpeg:) is exactly the decoded frame (at the model-input scale) through classify(image:),
+    /// with and without a region of interest, and repeated frames reuse buffers without changing results.
+    @Test func jpegPathIsTheScaledDecodeThroughTheImagePath() throws {
+        let classifier = try classifier("mobilenet_v2_qdq_pc")
+        let jpeg = try JPEGEncoder().encode(Self.image(width: 320, height: 180), quality: 90)
+        let decoder = try JPEGDecoder()
+        let header = try decoder.header(jpeg)
+        for roi in [nil, NormalizedRect(x: 0.5, y: 0.25, width: 0.5, height: 0.75)] {
+            let region = classifier.preprocessor.sourceRegion(imageWidth: header.width, imageHeight: header.height, regionOfInterest: roi)
+            let scale = decoder.modelInputScale(header: header, region: region, width: 32, height: 32)
+            let decoded = try jpeg.withUnsafeBytes { try decoder.decode($0, scale: scale) }
+            let expected = try classifier.classify(image: decoded, regionOfInterest: roi)
+            for _ in 0..<2 {
+                let result = try classifier.classify(jpeg: jpeg, regionOfInterest: roi)
+                #expect(result.label == expected.label && result.scores == expected.scores, "roi \(String(describing: roi))")
+            }
+        }
+    }
+
     @Test func jpegPathHandlesGreyscaleProgressiveAndCorruptFiles() throws {
         let classifier = try classifier("mobilenet_v2_qdq_pc")
         let encoder = try JPEGEncoder()

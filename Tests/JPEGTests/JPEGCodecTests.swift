@@ -42,6 +42,53 @@ struct JPEGCodecTests {
         #expect(JPEGDecoder.ScalingFactor(numerator: 1, denominator: 8).scaled(100) == 13)
     }
 
+    /// The model-input path decodes at the smallest power-of-two scale (libjpeg-turbo's fast IDCTs) at
+    /// which the region still covers the input; the region's share of the frame scales the need up.
+    @Test(arguments: [
+        // frame, region (x, y, w, h), input -> expected scale
+        ((1280, 720), (0.0, 0.0, 1.0, 1.0), (224, 224), (1, 2)),     // 3/8 would do (480x270); 1/2 is faster
+        ((1280, 720), (0.0, 0.0, 1.0, 1.0), (160, 160), (1, 4)),     // 320x180
+        ((1280, 720), (0.0, 0.0, 1.0, 1.0), (96, 96), (1, 4)),       // 1/8 is 160x90: too short
+        ((1280, 720), (0.0, 0.0, 1.0, 1.0), (64, 64), (1, 8)),
+        ((1280, 720), (0.5, 0.0, 0.5, 1.0), (224, 224), (1, 2)),     // needs 448x224
+        ((1280, 720), (0.25, 0.25, 0.25, 0.5), (224, 224), (1, 1)),  // needs 896x448
+        ((1920, 1080), (0.0, 0.0, 1.0, 1.0), (224, 224), (1, 4)),    // 480x270
+        ((640, 480), (0.0, 0.0, 1.0, 1.0), (224, 224), (1, 2)),      // 320x240
+        ((200, 150), (0.0, 0.0, 1.0, 1.0), (224, 224), (1, 1)),      // smaller than the input: full size
+        ((1280, 720), (0.8, 0.0, 0.5, 1.0), (224, 224), (1, 2)),     // invalid region: the whole frame
+    ] as [((Int, Int), (Double, Double, Double, Double), (Int, Int), (Int, Int))])
+    func modelInputScaleIsTheFastestThatCoversTheRegion(frame: (Int, Int), region: (Double, Double, Double, Double),
+                                                        input: (Int, Int), expected: (Int, Int)) throws {
+        let decoder = try JPEGDecoder()
+        let header = JPEGHeader(width: frame.0, height: frame.1, subsampling: Int32(TJSAMP_420.rawValue), colorspace: Int32(TJCS_YCbCr.rawValue))
+        let rect = NormalizedRect(x: region.0, y: region.1, width: region.2, height: region.3)
+        let scale = decoder.modelInputScale(header: header, region: rect, width: input.0, height: input.1)
+        #expect(scale == .init(numerator: expected.0, denominator: expected.1))
+        // Below 1/1 the region keeps at least the input's pixels.
+        if scale.numerator != scale.denominator {
+            let used = rect.isValid ? rect : .full
+            #expect(Double(scale.scaled(frame.0)) * used.width >= Double(input.0) - 1e-9)
+            #expect(Double(scale.scaled(frame.1)) * used.height >= Double(input.1) - 1e-9)
+        }
+    }
+
+    @Test func decodeIntoReusesTheImageStorage() throws {
+        let encoder = try JPEGEncoder()
+        let decoder = try JPEGDecoder()
+        let jpeg = try encoder.encode(TestImages.scene(width: 320, height: 180), quality: 85)
+        let other = try encoder.encode(RGBImage(width: 320, height: 180, filledWith: (200, 100, 50)), quality: 85)
+        let half = JPEGDecoder.ScalingFactor(numerator: 1, denominator: 2)
+        var image = RGBImage(width: 0, height: 0, pixels: [])
+        try jpeg.withUnsafeBytes { try decoder.decode($0, scale: half, header: decoder.header($0), into: &image) }
+        #expect(image.width == 160 && image.height == 90 && image.isWellFormed)
+        let storage = image.pixels.withUnsafeBufferPointer { $0.baseAddress }
+        try other.withUnsafeBytes { try decoder.decode($0, scale: half, header: decoder.header($0), into: &image) }
+        #expect(image.pixels.withUnsafeBufferPointer { $0.baseAddress } == storage)
+        #expect(TestImages.meanAbsoluteDifference(image, RGBImage(width: 160, height: 90, filledWith: (200, 100, 50))) < 3)
+        // The same pixels as the allocating decode at that scale.
+        #expect(try other.withUnsafeBytes { try decoder.decode($0, scale: half) } == image)
+    }
+
     @Test func scaledDecodeProducesTheScaledSize() throws {
         let encoder = try JPEGEncoder()
         let decoder = try JPEGDecoder()

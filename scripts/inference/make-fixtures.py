@@ -285,14 +285,22 @@ def output_step(model):
     return None
 
 
-def mobilenet_v2_224(seed=7):
-    """torchvision's MobileNetV2 layout (width 1.0, 224x224, 2 classes) with random weights: the
-    benchmark model of /work/shared/reference/performance.md, built without torch."""
+def make_divisible(value, divisor=8):
+    """torchvision's channel rounding for width multipliers (never below 90% of the exact value)."""
+    rounded = max(divisor, int(value + divisor / 2) // divisor * divisor)
+    return rounded + divisor if rounded < 0.9 * value else rounded
+
+
+def mobilenet_v2_224(seed=7, width=1.0):
+    """torchvision's MobileNetV2 layout (224x224, 2 classes, width multiplier `width`) with random
+    weights: the benchmark model of /work/shared/reference/performance.md, built without torch."""
     b = Builder(seed)
-    x = b.relu6(b.bn(b.conv("input", 3, 32, 3, stride=2, bias=False), 32))
-    cin = 32
-    for expand, cout, repeats, stride in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
-                                          (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]:
+    first = make_divisible(32 * width)
+    x = b.relu6(b.bn(b.conv("input", 3, first, 3, stride=2, bias=False), first))
+    cin = first
+    for expand, channels, repeats, stride in [(1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2),
+                                              (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1)]:
+        cout = make_divisible(channels * width)
         for index in range(repeats):
             s = stride if index == 0 else 1
             hidden = cin * expand
@@ -303,7 +311,7 @@ def mobilenet_v2_224(seed=7):
             y = b.bn(b.conv(y, hidden, cout, 1, bias=False), cout)
             x = b.node("Add", [x, y]) if s == 1 and cin == cout else y
             cin = cout
-    x = b.relu6(b.bn(b.conv(x, 320, 1280, 1, bias=False), 1280))
+    x = b.relu6(b.bn(b.conv(x, cin, 1280, 1, bias=False), 1280))  # torchvision keeps 1280 below width 1
     x = b.node("GlobalAveragePool", [x])
     x = b.node("Flatten", [x], axis=1)
     out = b.gemm(x, 1280, 2)
@@ -311,15 +319,39 @@ def mobilenet_v2_224(seed=7):
     return b.model((1, 3, 224, 224), out, [1, 2], meta)
 
 
+def multiply_accumulates(model):
+    """Multiply-accumulates of one inference: Conv and Gemm/MatMul, from the inferred shapes."""
+    shapes = {v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+              for v in list(model.graph.value_info) + list(model.graph.output)}
+    weights = {t.name: list(t.dims) for t in model.graph.initializer}
+    total = 0
+    for node in model.graph.node:
+        if node.op_type == "Conv":
+            w, out = weights[node.input[1]], shapes[node.output[0]]
+            total += int(np.prod(out[1:])) * int(np.prod(w[1:]))
+        elif node.op_type in ("Gemm", "MatMul"):
+            total += int(np.prod(weights[node.input[1]]))
+    return total
+
+
 def bench_models(out_dir):
-    """Writes the benchmark models: MobileNetV2 224 float and int8 (QDQ, per-channel), plus an input."""
+    """Writes the benchmark models, int8 ones QDQ per-channel: MobileNetV2 224 (~300 M MACs) float and
+    int8, and MobileNetV2 width 0.25 at 224 (~36 M MACs, the size of model the Python-pipeline anchor of
+    performance.md uses) int8; plus an input, and bench.json with each model's MAC count."""
     os.makedirs(out_dir, exist_ok=True)
     shape = (1, 3, 224, 224)
     model = mobilenet_v2_224()
+    small = mobilenet_v2_224(seed=8, width=0.25)
     with tempfile.TemporaryDirectory() as tmp:
         onnx.save(fold_batch_norms(model), os.path.join(out_dir, "mobilenet_v2_224_float.onnx"))
         onnx.save(quantize(model, shape, 7, "qdq_pc", tmp), os.path.join(out_dir, "mobilenet_v2_224_int8.onnx"))
+        onnx.save(quantize(small, shape, 8, "qdq_pc", tmp), os.path.join(out_dir, "mobilenet_v2_025_224_int8.onnx"))
     np.save(os.path.join(out_dir, "input.npy"), calibration_sample(np.random.default_rng(99), shape))
+    macs = {"mobilenet_v2_224": multiply_accumulates(model), "mobilenet_v2_025_224": multiply_accumulates(small)}
+    with open(os.path.join(out_dir, "bench.json"), "w") as f:
+        json.dump({"macs": macs}, f, indent=1)
+    for name, count in macs.items():
+        print(f"{name}: {count / 1e6:.1f} M multiply-accumulates")
     print(f"benchmark models in {out_dir}")
 
 

@@ -39,12 +39,15 @@ public final class Classifier: Sendable {
 
     private let engine: Mutex<Engine>
 
-    /// Per-classifier mutable state: the plan (arena) and reusable buffers.
+    /// Per-classifier mutable state: the plan (arena) and every per-frame buffer, reused across frames.
     private final class Engine {
         let plan: ExecutionPlan
         var input: [Float]
         var output: [Float]
         var decoder: JPEGDecoder?
+        /// The DCT-scaled decode of the last frame; same-size frames reuse its storage.
+        var decoded = RGBImage(width: 0, height: 0, pixels: [])
+        var resizer = AreaResizer()
 
         init(plan: ExecutionPlan) {
             self.plan = plan
@@ -61,19 +64,45 @@ public final class Classifier: Sendable {
         }
     }
 
+    /// Loads the model file. The file's bytes are released once parsed and hashed, before the execution
+    /// plan is built, so they never add to the peak memory of loading.
     public convenience init(modelPath: String, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
-        let bytes: Data
-        do {
-            bytes = try Data(contentsOf: URL(fileURLWithPath: modelPath))
-        } catch {
-            throw .model(.unreadable(path: modelPath, reason: (error as NSError).localizedDescription))
-        }
-        try self.init(modelBytes: bytes, settings: settings)
+        let (model, sha256) = try Self.parse(Self.read(modelPath))
+        try self.init(model: model, sha256: sha256, settings: settings)
     }
 
-    public init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
+    public convenience init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
+        let (model, sha256) = try Self.parse(modelBytes)
+        try self.init(model: model, sha256: sha256, settings: settings)
+    }
+
+    /// The whole file in one buffer of its size.
+    static func read(_ path: String) throws(InferenceError) -> Data {
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw .model(.unreadable(path: path, reason: (error as NSError).localizedDescription))
+        }
+    }
+
+    private static func parse(_ bytes: Data) throws(InferenceError) -> (ONNXModel, String) {
         let model: ONNXModel
-        do { model = try ONNXModel(bytes: modelBytes) } catch { throw .model(error) }
+        do { model = try ONNXModel(bytes: bytes) } catch { throw .model(error) }
+        return (model, hex(SHA256.hash(data: bytes)))
+    }
+
+    /// Lowercase hex of a digest.
+    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in bytes {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 15)])
+        }
+        return String(decoding: text, as: UTF8.self)
+    }
+
+    private init(model: ONNXModel, sha256: String, settings: InferenceSettings) throws(InferenceError) {
         let plan = try ExecutionPlan(model: model, arenaLimit: settings.arenaLimitMB << 20, threads: settings.threads)
         guard plan.inputShape.count == 4, plan.inputShape[0] == 1, plan.inputShape[1] == 3 else {
             throw .invalidGraph("input shape \(plan.inputShape) is not 1x3xHxW (NCHW RGB)")
@@ -83,7 +112,7 @@ public final class Classifier: Sendable {
         modelMetadata = try ModelMetadata(properties: model.metadata, outputCount: classes, settings: settings)
         labels = modelMetadata.labels
         metadata = model.metadata
-        modelSHA256 = SHA256.hash(data: modelBytes).map { String(format: "%02x", $0) }.joined()
+        modelSHA256 = sha256
         inputShape = plan.inputShape
         outputShape = plan.outputShape
         appliesSoftmax = !["Softmax", "Sigmoid"].contains(plan.outputOperator)
@@ -92,25 +121,28 @@ public final class Classifier: Sendable {
         engine = Mutex(Engine(plan: plan))
     }
 
-    /// Decodes a JPEG at the smallest DCT scale that keeps the region at least the input size, then classifies it.
+    /// Decodes a JPEG at the fastest DCT scale that keeps the region at least the input size, then
+    /// classifies it. Decode, resize and tensor buffers are reused from the previous frame.
     public func classify(jpeg: [UInt8], regionOfInterest: NormalizedRect? = nil) throws(InferenceError) -> Classification {
         let start = ContinuousClock.now
         return try engine.withLock { (engine) throws(InferenceError) -> Classification in
-            let image: RGBImage
-            do {
-                if engine.decoder == nil { engine.decoder = try JPEGDecoder() }
-                guard let decoder = engine.decoder else { throw InferenceError.image("no JPEG decoder") }
-                let header = try decoder.header(jpeg)
-                let size = preprocessor.decodeSize(imageWidth: header.width, imageHeight: header.height, regionOfInterest: regionOfInterest)
-                image = try decoder.decode(jpeg, atLeastWidth: size.width, atLeastHeight: size.height)
-            } catch let error as JPEGError {
-                throw .image("\(error)")
-            } catch let error as InferenceError {
-                throw error
-            } catch {
-                throw .image("\(error)")
+            let decoded: Result<Void, JPEGError> = jpeg.withUnsafeBytes { buffer in
+                do throws(JPEGError) {
+                    if engine.decoder == nil { engine.decoder = try JPEGDecoder() }
+                    guard let decoder = engine.decoder else { throw JPEGError(kind: .fatal("no decoder"), call: "tjInitDecompress") }
+                    let header = try decoder.header(buffer)
+                    let region = preprocessor.sourceRegion(imageWidth: header.width, imageHeight: header.height,
+                                                           regionOfInterest: regionOfInterest)
+                    let scale = decoder.modelInputScale(header: header, region: region,
+                                                        width: preprocessor.width, height: preprocessor.height)
+                    try decoder.decode(buffer, scale: scale, header: header, into: &engine.decoded)
+                    return .success(())
+                } catch {
+                    return .failure(error)
+                }
             }
-            return try classify(engine, image: image, regionOfInterest: regionOfInterest, start: start)
+            if case .failure(let error) = decoded { throw .image("\(error)") }
+            return try classify(engine, image: engine.decoded, regionOfInterest: regionOfInterest, start: start)
         }
     }
 
@@ -124,7 +156,7 @@ public final class Classifier: Sendable {
 
     private func classify(_ engine: Engine, image: RGBImage, regionOfInterest: NormalizedRect?, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
         try engine.input.withUnsafeMutableBufferPointer { (buffer) throws(InferenceError) in
-            try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: buffer)
+            try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: buffer, resizer: &engine.resizer)
         }
         try engine.run()
         let probabilities = appliesSoftmax ? Self.softmax(engine.output) : engine.output.map(Double.init)

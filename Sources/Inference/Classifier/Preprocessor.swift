@@ -41,24 +41,28 @@ public struct Preprocessor: Sendable, Equatable {
     /// Writes the input tensor for `image` into `output` (3 x height x width floats).
     public func tensor(from image: RGBImage, regionOfInterest: NormalizedRect? = nil,
                        into output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
+        var resizer = AreaResizer()
+        try tensor(from: image, regionOfInterest: regionOfInterest, into: output, resizer: &resizer)
+    }
+
+    /// As `tensor(from:regionOfInterest:into:)`, with a resizer kept across frames: resizing, rounding to
+    /// 8 bits and normalising in one pass straight into the NCHW tensor, with no intermediate image and
+    /// no allocation while the frame geometry stays the same.
+    public func tensor(from image: RGBImage, regionOfInterest: NormalizedRect? = nil,
+                       into output: UnsafeMutableBufferPointer<Float>, resizer: inout AreaResizer) throws(InferenceError) {
+        guard mean.count == 3, std.count == 3 else { throw .invalidGraph("mean \(mean) and std \(std) need three values (RGB)") }
         guard image.isWellFormed else { throw .image("malformed image \(image.width)x\(image.height) with \(image.pixels.count) bytes") }
         if let regionOfInterest, !regionOfInterest.isValid { throw .image("region of interest \(regionOfInterest) is outside the frame") }
-        let plane = width * height
-        guard output.count == 3 * plane else { throw .inputMismatch("model input holds \(output.count) values, expected \(3 * plane)") }
-        let region = sourceRegion(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest)
-        let resized = region == .full
-            ? ImageResize.areaAverage(image, width: width, height: height)
-            : ImageResize.cropAndResize(image, region: region, width: width, height: height)
-        guard resized.isWellFormed, resized.width == width, resized.height == height else {
-            throw .image("region \(region) of the \(image.width)x\(image.height) frame is empty")
+        guard output.count == 3 * width * height else {
+            throw .inputMismatch("model input holds \(output.count) values, expected \(3 * width * height)")
         }
-        let scale = (0..<3).map { 1 / (255 * std[$0]) }
-        let offset = (0..<3).map { -mean[$0] / std[$0] }
-        resized.pixels.withUnsafeBufferPointer { pixels in
-            for channel in 0..<3 {
-                let base = channel * plane, a = scale[channel], b = offset[channel]
-                for index in 0..<plane { output[base + index] = Float(pixels[index * 3 + channel]) * a + b }
-            }
+        let region = sourceRegion(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest)
+        let crop = PixelRect(region, imageWidth: image.width, height: image.height)
+        // (v / 255 - mean) / std  ==  v * (1 / (255 std)) + (-mean / std)
+        let std = SIMD3(std[0], std[1], std[2]), mean = SIMD3(mean[0], mean[1], mean[2])
+        let scale = 1 / (255 * std), offset = -mean / std
+        guard resizer.resizePlanar(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: output) else {
+            throw .image("region \(region) of the \(image.width)x\(image.height) frame is empty")
         }
     }
 
