@@ -253,6 +253,16 @@ RK_INLINE_VNNI __m128i requantize16(__m512i acc, __m512 multiplier, __m512 lo, _
 // 4i+j into lane i of accumulator j, so no byte is widened. Taps outside the image read a row of the
 // input zero point instead (the bias has the zero-point correction of all taps folded in), which makes
 // border pixels the same code as interior ones.
+// Byte i of bj is byte 4i+j of the result: interleaves four requantized accumulators back into order.
+RK_INLINE_VNNI __m512i interleave64(__m128i b0, __m128i b1, __m128i b2, __m128i b3) {
+    const __m128i lo01 = _mm_unpacklo_epi8(b0, b1), hi01 = _mm_unpackhi_epi8(b0, b1);
+    const __m128i lo23 = _mm_unpacklo_epi8(b2, b3), hi23 = _mm_unpackhi_epi8(b2, b3);
+    __m512i bytes = _mm512_castsi128_si512(_mm_unpacklo_epi16(lo01, lo23));
+    bytes = _mm512_inserti32x4(bytes, _mm_unpackhi_epi16(lo01, lo23), 1);
+    bytes = _mm512_inserti32x4(bytes, _mm_unpacklo_epi16(hi01, hi23), 2);
+    return _mm512_inserti32x4(bytes, _mm_unpackhi_epi16(hi01, hi23), 3);
+}
+
 // Four output pixels at a time: each tap's weight vectors are loaded once for all four, and the 16
 // accumulators form independent chains, which hides the latency of vpdpbusd (one chain per accumulator
 // would wait on it at every tap).
@@ -326,15 +336,78 @@ RK_INLINE_VNNI void depthwise_rows(const int SIGNED, const rk_conv_geometry *g, 
                     const __m128i b1 = requantize16(acc[p][1], m1, lo, hi, outZero);
                     const __m128i b2 = requantize16(acc[p][2], m2, lo, hi, outZero);
                     const __m128i b3 = requantize16(acc[p][3], m3, lo, hi, outZero);
-                    // Byte i of bj is channel 4i+j: interleave back to channel order.
-                    const __m128i lo01 = _mm_unpacklo_epi8(b0, b1), hi01 = _mm_unpackhi_epi8(b0, b1);
-                    const __m128i lo23 = _mm_unpacklo_epi8(b2, b3), hi23 = _mm_unpackhi_epi8(b2, b3);
-                    __m512i bytes = _mm512_castsi128_si512(_mm_unpacklo_epi16(lo01, lo23));
-                    bytes = _mm512_inserti32x4(bytes, _mm_unpackhi_epi16(lo01, lo23), 1);
-                    bytes = _mm512_inserti32x4(bytes, _mm_unpacklo_epi16(hi01, hi23), 2);
-                    bytes = _mm512_inserti32x4(bytes, _mm_unpackhi_epi16(hi01, hi23), 3);
-                    _mm512_mask_storeu_epi8(dst + (int64_t)p * C + c, mask, bytes);
+                    _mm512_mask_storeu_epi8(dst + (int64_t)p * C + c, mask, interleave64(b0, b1, b2, b3));
                 }
+            }
+        }
+    }
+}
+
+// Few channels (C = 1, 2, 4, 8, 16 or 32) with stride and dilation 1 along the width: 64/C neighbouring
+// output pixels read 64 contiguous input bytes per tap, so one vector holds 64/C pixels x C channels
+// instead of a 64-channel block mostly empty (the first layers of MobileNets have 8 to 32 channels at
+// 112x112). Weights, bias and multipliers are tiled to that pattern (rk_depthwise_pack_flat). Taps that
+// fall outside the image take the zero point through merge-masked loads, which never touch masked bytes.
+RK_INLINE_VNNI void depthwise_flat_rows(const int SIGNED, const rk_conv_geometry *g, const uint8_t *in, const int8_t *packed,
+                                        const int32_t *bias, const float *multiplier, void *out, const rk_requant *rq,
+                                        uint8_t zeroByte) {
+    const int32_t C = g->inChannels, KH = g->kernelHeight, KW = g->kernelWidth, group = 64 / C;
+    const __m512 lo = _mm512_set1_ps((float)(rq->lo - rq->zeroPoint)), hi = _mm512_set1_ps((float)(rq->hi - rq->zeroPoint));
+    const __m512i outZero = _mm512_set1_epi32(rq->zeroPoint);
+    const __m512i flip = _mm512_set1_epi8((char)0x80), zeroBytes = _mm512_set1_epi8((char)zeroByte);
+    __m512i start[4];
+    __m512 m[4];
+    for (int j = 0; j < 4; j++) {
+        start[j] = _mm512_loadu_si512((const void *)(bias + 16 * j));
+        m[j] = _mm512_loadu_ps(multiplier + 16 * j);
+    }
+    const __mmask64 pixelBits = (((__mmask64)1 << C) - 1);
+    // Four vectors (4 x 64/C pixels) at a time: independent accumulator chains, weights loaded once per tap.
+    const int32_t span = 4 * group;
+    for (int32_t oh = 0; oh < g->outHeight; oh++) {
+        for (int32_t ow0 = 0; ow0 < g->outWidth; ow0 += span) {
+            __m512i acc[4][4];
+            for (int v = 0; v < 4; v++)
+                for (int j = 0; j < 4; j++) acc[v][j] = start[j];
+            const int32_t first = ow0 - g->padLeft;   // input column of the first pixel's first tap
+            const int inside = first >= 0 && first + span - 1 + KW - 1 < g->inWidth;
+            const int8_t *w = packed;
+            for (int32_t kh = 0; kh < KH; kh++) {
+                const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
+                const int rowInside = ih >= 0 && ih < g->inHeight;
+                for (int32_t kw = 0; kw < KW; kw++, w += 256) {
+                    const __m512i w0 = _mm512_loadu_si512((const void *)w), w1 = _mm512_loadu_si512((const void *)(w + 64));
+                    const __m512i w2 = _mm512_loadu_si512((const void *)(w + 128)), w3 = _mm512_loadu_si512((const void *)(w + 192));
+                    for (int v = 0; v < 4; v++) {
+                        const int32_t iw0 = first + v * group + kw;
+                        __m512i x = zeroBytes;
+                        if (rowInside) {
+                            // The address may precede the row; only valid bytes are read.
+                            const uintptr_t address = (uintptr_t)in + (uintptr_t)(((int64_t)ih * g->inWidth + iw0) * C);
+                            if (inside) {
+                                x = _mm512_loadu_si512((const void *)address);
+                            } else {
+                                __mmask64 valid = 0;
+                                for (int32_t p = 0; p < group; p++)
+                                    if (iw0 + p >= 0 && iw0 + p < g->inWidth) valid |= pixelBits << (p * C);
+                                x = _mm512_mask_loadu_epi8(zeroBytes, valid, (const void *)address);
+                            }
+                        }
+                        if (SIGNED) x = _mm512_xor_si512(x, flip);
+                        acc[v][0] = _mm512_dpbusd_epi32(acc[v][0], x, w0);
+                        acc[v][1] = _mm512_dpbusd_epi32(acc[v][1], x, w1);
+                        acc[v][2] = _mm512_dpbusd_epi32(acc[v][2], x, w2);
+                        acc[v][3] = _mm512_dpbusd_epi32(acc[v][3], x, w3);
+                    }
+                }
+            }
+            for (int v = 0; v < 4; v++) {
+                const int32_t count = imin(group, g->outWidth - (ow0 + v * group));
+                if (count <= 0) break;
+                const __m512i bytes = interleave64(requantize16(acc[v][0], m[0], lo, hi, outZero), requantize16(acc[v][1], m[1], lo, hi, outZero),
+                                                   requantize16(acc[v][2], m[2], lo, hi, outZero), requantize16(acc[v][3], m[3], lo, hi, outZero));
+                const __mmask64 store = count * C >= 64 ? ~(__mmask64)0 : (((__mmask64)1 << (count * C)) - 1);
+                _mm512_mask_storeu_epi8((uint8_t *)out + ((int64_t)oh * g->outWidth + ow0 + v * group) * C, store, bytes);
             }
         }
     }
@@ -342,12 +415,17 @@ RK_INLINE_VNNI void depthwise_rows(const int SIGNED, const rk_conv_geometry *g, 
 
 RK_VNNI
 static void depthwise_vnni(const rk_conv_geometry *g, const uint8_t *in, int32_t inputSigned, int32_t unsignedZero,
-                           const int8_t *packed, const int32_t *bias, const float *multiplier, void *out,
-                           const rk_requant *rq, uint8_t *zeroRow) {
+                           const rk_depthwise_packed *packed, void *out, const rk_requant *rq, uint8_t *zeroRow) {
     // Raw input bytes of the zero point (signed input is flipped after loading, these bytes too).
-    memset(zeroRow, (unsignedZero ^ (inputSigned ? 0x80 : 0)) & 0xFF, (size_t)g->inChannels + 64);
-    if (inputSigned) depthwise_rows(1, g, in, packed, bias, multiplier, out, rq, zeroRow);
-    else depthwise_rows(0, g, in, packed, bias, multiplier, out, rq, zeroRow);
+    const uint8_t zeroByte = (uint8_t)((unsignedZero ^ (inputSigned ? 0x80 : 0)) & 0xFF);
+    if (packed->flatWeight && g->strideWidth == 1 && g->dilationWidth == 1) {
+        if (inputSigned) depthwise_flat_rows(1, g, in, packed->flatWeight, packed->flatBias, packed->flatMultiplier, out, rq, zeroByte);
+        else depthwise_flat_rows(0, g, in, packed->flatWeight, packed->flatBias, packed->flatMultiplier, out, rq, zeroByte);
+        return;
+    }
+    memset(zeroRow, zeroByte, (size_t)g->inChannels + 64);
+    if (inputSigned) depthwise_rows(1, g, in, packed->weight, packed->bias, packed->multiplier, out, rq, zeroRow);
+    else depthwise_rows(0, g, in, packed->weight, packed->bias, packed->multiplier, out, rq, zeroRow);
 }
 #else
 #define RK_HAS_VNNI_KERNELS 0
@@ -641,8 +719,7 @@ void rk_qdepthwise_nhwc(const rk_conv_geometry *g, const void *in, int32_t input
                         const int32_t *bias, const rk_depthwise_packed *packed, void *out, const rk_requant *rq, void *scratch) {
 #if RK_HAS_VNNI_KERNELS
     if (rk_fast_int8_available() && g->kernelHeight * g->kernelWidth <= 64) {
-        depthwise_vnni(g, (const uint8_t *)in, inputSigned, zero + (inputSigned ? 128 : 0), packed->weight, packed->bias,
-                       packed->multiplier, out, rq, (uint8_t *)scratch);
+        depthwise_vnni(g, (const uint8_t *)in, inputSigned, zero + (inputSigned ? 128 : 0), packed, out, rq, (uint8_t *)scratch);
         return;
     }
 #elif RK_HAS_DOT_KERNELS
@@ -678,6 +755,27 @@ void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *
                 packedBias[slot] = c < C ? (int32_t)(uint32_t)((int64_t)bias[c] - (int64_t)unsignedZero * sum) : 0;
                 packedMultiplier[slot] = c < C ? multiplier[c] : 0.0f;
             }
+        }
+    }
+}
+
+int32_t rk_depthwise_flat_supported(int32_t C) { return C >= 1 && C <= 32 && 64 % C == 0; }
+
+void rk_depthwise_pack_flat(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
+                            int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier) {
+    memset(packedWeight, 0, (size_t)taps * 256);
+    for (int32_t j = 0; j < 4; j++) {
+        for (int32_t i = 0; i < 16; i++) {
+            // Byte 4i+j of a 64-byte run is channel (4i+j) mod C of one of the 64/C pixels.
+            const int32_t c = (4 * i + j) % C, slot = j * 16 + i;
+            int64_t sum = 0;
+            for (int32_t t = 0; t < taps; t++) {
+                const int32_t w = weight[(int64_t)t * C + c];
+                packedWeight[(int64_t)t * 256 + j * 64 + 4 * i + j] = (int8_t)w;
+                sum += w;
+            }
+            packedBias[slot] = (int32_t)(uint32_t)((int64_t)bias[c] - (int64_t)unsignedZero * sum);
+            packedMultiplier[slot] = multiplier[c];
         }
     }
 }

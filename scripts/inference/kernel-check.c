@@ -71,7 +71,8 @@ static int check_gemm(int index) {
 
 static int check_depthwise(int index) {
     rk_conv_geometry g = {0};
-    g.inChannels = g.outChannels = g.group = range(1, 200);
+    static const int32_t few[] = {1, 2, 4, 8, 16, 32};
+    g.inChannels = g.outChannels = g.group = (next() & 1) ? few[next() % 6] : range(1, 200);
     g.inHeight = range(1, 14);
     g.inWidth = range(1, 14);
     g.kernelHeight = range(1, 5);
@@ -100,7 +101,16 @@ static int check_depthwise(int index) {
     int32_t *packedBias = slack(sizeof(int32_t) * (size_t)slots);
     float *packedMultiplier = slack(sizeof(float) * (size_t)slots);
     rk_depthwise_pack(weight, bias, multiplier, C, taps, zero + (inputSigned ? 128 : 0), packedWeight, packedBias, packedMultiplier);
-    const rk_depthwise_packed packed = {packedWeight, packedBias, packedMultiplier};
+    rk_depthwise_packed packed = {packedWeight, packedBias, packedMultiplier, NULL, NULL, NULL};
+    int8_t *flatWeight = slack((size_t)taps * 256);
+    int32_t *flatBias = slack(sizeof(int32_t) * 64);
+    float *flatMultiplier = slack(sizeof(float) * 64);
+    if (rk_depthwise_flat_supported(C)) {
+        rk_depthwise_pack_flat(weight, bias, multiplier, C, taps, zero + (inputSigned ? 128 : 0), flatWeight, flatBias, flatMultiplier);
+        packed.flatWeight = flatWeight;
+        packed.flatBias = flatBias;
+        packed.flatMultiplier = flatMultiplier;
+    }
     const rk_requant rq = random_stage(multiplier);
     void *scratch = slack((size_t)rk_depthwise_scratch_bytes(C));
     const size_t outBytes = (size_t)C * g.outHeight * g.outWidth;
@@ -119,6 +129,7 @@ static int check_depthwise(int index) {
             break;
         }
     free(in); free(weight); free(bias); free(multiplier); free(packedWeight); free(packedBias); free(packedMultiplier);
+    free(flatWeight); free(flatBias); free(flatMultiplier);
     free(scratch); free(fast); free(portable);
     return bad;
 }

@@ -85,11 +85,21 @@ void rk_im2col_nhwc(const rk_conv_geometry *g, const uint8_t *in, int32_t channe
 /// Operands of the dot-product depthwise kernel, made by rk_depthwise_pack: for each block of 64
 /// channels and each tap, four 64-byte weight vectors (vector j keeps byte j of every 4, the weight of
 /// channel 4i+j), and bias (zero-point correction folded in) and multipliers in the same permuted order.
+/// For few channels (rk_depthwise_flat_supported) the `flat` operands tile the same pattern over 64
+/// bytes of 64/C neighbouring pixels (rk_depthwise_pack_flat: taps x 256 bytes, 64 bias and multiplier
+/// slots); NULL otherwise.
 typedef struct {
     const int8_t *weight;
     const int32_t *bias;
     const float *multiplier;
+    const int8_t *flatWeight;
+    const int32_t *flatBias;
+    const float *flatMultiplier;
 } rk_depthwise_packed;
+
+int32_t rk_depthwise_flat_supported(int32_t C);
+void rk_depthwise_pack_flat(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
+                            int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier);
 
 int64_t rk_depthwise_packed_weight_bytes(int32_t C, int32_t taps);
 int64_t rk_depthwise_scratch_bytes(int32_t C);

@@ -125,6 +125,15 @@ extension Lowering {
                               &packedWeights, &packedBias, &packedMultipliers)
             let pinnedWeights = Pinned(tapWeights), pinnedBias = Pinned(bias), pinnedMultipliers = Pinned(multipliers)
             let pinnedPacked = Pinned(packedWeights), pinnedPackedBias = Pinned(packedBias), pinnedPackedMultipliers = Pinned(packedMultipliers)
+            // Few channels: the same operands tiled over 64 bytes of neighbouring pixels.
+            var flat: (weights: Pinned<Int8>, bias: Pinned<Int32>, multipliers: Pinned<Float>)?
+            if rk_depthwise_flat_supported(Int32(inChannels)) != 0 {
+                var flatWeights = [Int8](repeating: 0, count: taps * 256)
+                var flatBias = [Int32](repeating: 0, count: 64), flatMultipliers = [Float](repeating: 0, count: 64)
+                rk_depthwise_pack_flat(tapWeights, bias, multipliers, Int32(inChannels), Int32(taps), zero + (signedInput ? 128 : 0),
+                                       &flatWeights, &flatBias, &flatMultipliers)
+                flat = (Pinned(flatWeights), Pinned(flatBias), Pinned(flatMultipliers))
+            }
             // One scratch area per thread.
             let threadScratch = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
             let scratchBytes = threadScratch * threads
@@ -136,10 +145,13 @@ extension Lowering {
                 stage.multiplier = UnsafePointer(pinnedMultipliers.pointer)
                 let pinnedStage = Pinned([stage])
                 let operands = Pinned([rk_depthwise_packed(weight: pinnedPacked.pointer, bias: pinnedPackedBias.pointer,
-                                                           multiplier: pinnedPackedMultipliers.pointer)])
+                                                           multiplier: pinnedPackedMultipliers.pointer,
+                                                           flatWeight: flat.map { UnsafePointer($0.weights.pointer) },
+                                                           flatBias: flat.map { UnsafePointer($0.bias.pointer) },
+                                                           flatMultiplier: flat.map { UnsafePointer($0.multipliers.pointer) })])
                 return {
                     // The stage and operands point into these: keep them alive with the kernel.
-                    _ = (pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers)
+                    _ = (pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers, flat)
                     rk_qdepthwise_nhwc_parallel(pool, &geometry, input, signedInput ? 1 : 0, zero, pinnedWeights.pointer, pinnedBias.pointer,
                                                 operands.pointer, out, pinnedStage.pointer, scratch, Int64(threadScratch))
                 }
