@@ -6,6 +6,20 @@ import ONNX
 /// contiguously and no layer pays for an im2col or a transpose of its activations. The planner asks each
 /// node which layout it reads (`wantsChannelsLast`) and inserts a byte transpose (`rk` ToNHWC / ToNCHW)
 /// where a producer and a consumer disagree, so operators without an NHWC kernel stay correct.
+/// A QLinearConv checked and reduced to what the kernels need (weights minus their zero point, ONNX order).
+private struct IntegerConvolution {
+    var geometry: rk_conv_geometry
+    var weights: [Int8]
+    var bias: [Int32]
+    /// Per output channel, padded to whole blocks of 16.
+    var multipliers: [Float]
+    var requant: rk_requant
+    var zero: Int32
+    var signedInput: Bool
+    var output: TensorDescriptor
+    var detail: String
+}
+
 extension Lowering {
     /// The layout node input `index` must have: true channels-last, false NCHW, nil either.
     func wantsChannelsLast(input index: Int) -> Bool? {
@@ -52,7 +66,7 @@ extension Lowering {
         guard let weight = constant(3), weight.elementType == .int8 || weight.elementType == .uint8 else {
             throw fail("weights must be an int8 or uint8 constant")
         }
-        var geometry = try convGeometry(input: x, weightShape: weight.shape)
+        let geometry = try convGeometry(input: x, weightShape: weight.shape)
         let outChannels = Int(geometry.outChannels), inChannels = Int(geometry.inChannels), groups = Int(geometry.group)
         let inputQuant = try quantization(scale: 1, zero: 2, shape: x.shape, defaultType: x.type)
         let weightQuant = try quantization(scale: 4, zero: 5, shape: weight.shape, defaultType: weight.elementType, axis: 0)
@@ -110,54 +124,69 @@ extension Lowering {
         let detail = "\(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideHeight) g\(geometry.group) \(geometry.inChannels)->\(geometry.outChannels) \(geometry.outHeight)x\(geometry.outWidth)"
         let requant = rk_requant(multiplier: nil, zeroPoint: outputQuant.zeroPoints[0], lo: clamp.lowerBound, hi: clamp.upperBound,
                                  outputSigned: outputType == .int8 ? 1 : 0, floatOutput: nil, floatScale: nil, floatBias: nil)
-        let taps = Int(geometry.kernelHeight * geometry.kernelWidth)
+        let layer = IntegerConvolution(geometry: geometry, weights: weights, bias: bias, multipliers: multipliers, requant: requant,
+                                       zero: zero, signedInput: signedInput, output: output, detail: detail)
+        if groups == inChannels, outChannels == inChannels, groups > 1 { return lowerDepthwise(layer) }
+        return lowerMatrixConvolution(layer)
+    }
 
-        if groups == inChannels, outChannels == inChannels, groups > 1 {
-            // Depthwise: weights as int32 [kh][kw][c] for the portable kernel, and packed for the dot-product one.
-            var tapWeights = [Int32](repeating: 0, count: taps * inChannels)
-            for channel in 0..<inChannels {
-                for tap in 0..<taps { tapWeights[tap * inChannels + channel] = Int32(weights[channel * taps + tap]) }
-            }
-            let blockSlots = (inChannels + 63) / 64 * 64
-            var packedWeights = [Int8](repeating: 0, count: Int(rk_depthwise_packed_weight_bytes(Int32(inChannels), Int32(taps))))
-            var packedBias = [Int32](repeating: 0, count: blockSlots), packedMultipliers = [Float](repeating: 0, count: blockSlots)
-            rk_depthwise_pack(tapWeights, bias, multipliers, Int32(inChannels), Int32(taps), zero + (signedInput ? 128 : 0),
-                              &packedWeights, &packedBias, &packedMultipliers)
-            let pinnedWeights = Pinned(tapWeights), pinnedBias = Pinned(bias), pinnedMultipliers = Pinned(multipliers)
-            let pinnedPacked = Pinned(packedWeights), pinnedPackedBias = Pinned(packedBias), pinnedPackedMultipliers = Pinned(packedMultipliers)
-            // Few channels: the same operands tiled over 64 bytes of neighbouring pixels.
-            var flat: (weights: Pinned<Int8>, bias: Pinned<Int32>, multipliers: Pinned<Float>)?
-            if rk_depthwise_flat_supported(Int32(inChannels)) != 0 {
-                var flatWeights = [Int8](repeating: 0, count: taps * 256)
-                var flatBias = [Int32](repeating: 0, count: 64), flatMultipliers = [Float](repeating: 0, count: 64)
-                rk_depthwise_pack_flat(tapWeights, bias, multipliers, Int32(inChannels), Int32(taps), zero + (signedInput ? 128 : 0),
-                                       &flatWeights, &flatBias, &flatMultipliers)
-                flat = (Pinned(flatWeights), Pinned(flatBias), Pinned(flatMultipliers))
-            }
-            // One scratch area per thread.
-            let threadScratch = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
-            let scratchBytes = threadScratch * threads
-            let pool = self.pool
-            return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail) { bindings in
-                let input = bindings.inputs[0]!, out = bindings.outputs[0]
-                let scratch = bindings.scratch!
-                var stage = requant
-                stage.multiplier = UnsafePointer(pinnedMultipliers.pointer)
-                let pinnedStage = Pinned([stage])
-                let operands = Pinned([rk_depthwise_packed(weight: pinnedPacked.pointer, bias: pinnedPackedBias.pointer,
-                                                           multiplier: pinnedPackedMultipliers.pointer,
-                                                           flatWeight: flat.map { UnsafePointer($0.weights.pointer) },
-                                                           flatBias: flat.map { UnsafePointer($0.bias.pointer) },
-                                                           flatMultiplier: flat.map { UnsafePointer($0.multipliers.pointer) })])
-                return {
-                    // The stage and operands point into these: keep them alive with the kernel.
-                    _ = (pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers, flat)
-                    rk_qdepthwise_nhwc_parallel(pool, &geometry, input, signedInput ? 1 : 0, zero, pinnedWeights.pointer, pinnedBias.pointer,
-                                                operands.pointer, out, pinnedStage.pointer, scratch, Int64(threadScratch))
-                }
+    /// Depthwise: int32 weights [kh][kw][c] for the portable kernel, packed operands for the dot-product ones.
+    private func lowerDepthwise(_ layer: IntegerConvolution) -> LoweredNode {
+        var geometry = layer.geometry
+        let inChannels = Int(geometry.inChannels), taps = Int(geometry.kernelHeight * geometry.kernelWidth)
+        let (weights, bias, multipliers, zero, signedInput) = (layer.weights, layer.bias, layer.multipliers, layer.zero, layer.signedInput)
+        let (output, detail, requant) = (layer.output, layer.detail, layer.requant)
+        var tapWeights = [Int32](repeating: 0, count: taps * inChannels)
+        for channel in 0..<inChannels {
+            for tap in 0..<taps { tapWeights[tap * inChannels + channel] = Int32(weights[channel * taps + tap]) }
+        }
+        let blockSlots = (inChannels + 63) / 64 * 64
+        var packedWeights = [Int8](repeating: 0, count: Int(rk_depthwise_packed_weight_bytes(Int32(inChannels), Int32(taps))))
+        var packedBias = [Int32](repeating: 0, count: blockSlots), packedMultipliers = [Float](repeating: 0, count: blockSlots)
+        rk_depthwise_pack(tapWeights, bias, multipliers, Int32(inChannels), Int32(taps), zero + (signedInput ? 128 : 0),
+                          &packedWeights, &packedBias, &packedMultipliers)
+        let pinnedWeights = Pinned(tapWeights), pinnedBias = Pinned(bias), pinnedMultipliers = Pinned(multipliers)
+        let pinnedPacked = Pinned(packedWeights), pinnedPackedBias = Pinned(packedBias), pinnedPackedMultipliers = Pinned(packedMultipliers)
+        // Few channels: the same operands tiled over 64 bytes of neighbouring pixels.
+        var flat: (weights: Pinned<Int8>, bias: Pinned<Int32>, multipliers: Pinned<Float>)?
+        if rk_depthwise_flat_supported(Int32(inChannels)) != 0 {
+            var flatWeights = [Int8](repeating: 0, count: taps * 256)
+            var flatBias = [Int32](repeating: 0, count: 64), flatMultipliers = [Float](repeating: 0, count: 64)
+            rk_depthwise_pack_flat(tapWeights, bias, multipliers, Int32(inChannels), Int32(taps), zero + (signedInput ? 128 : 0),
+                                   &flatWeights, &flatBias, &flatMultipliers)
+            flat = (Pinned(flatWeights), Pinned(flatBias), Pinned(flatMultipliers))
+        }
+        // One scratch area per thread.
+        let threadScratch = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
+        let scratchBytes = threadScratch * threads
+        let pool = self.pool
+        return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail) { bindings in
+            let input = bindings.inputs[0]!, out = bindings.outputs[0]
+            let scratch = bindings.scratch!
+            var stage = requant
+            stage.multiplier = UnsafePointer(pinnedMultipliers.pointer)
+            let pinnedStage = Pinned([stage])
+            let operands = Pinned([rk_depthwise_packed(weight: pinnedPacked.pointer, bias: pinnedPackedBias.pointer,
+                                                       multiplier: pinnedPackedMultipliers.pointer,
+                                                       flatWeight: flat.map { UnsafePointer($0.weights.pointer) },
+                                                       flatBias: flat.map { UnsafePointer($0.bias.pointer) },
+                                                       flatMultiplier: flat.map { UnsafePointer($0.multipliers.pointer) })])
+            return {
+                // The stage and operands point into these: keep them alive with the kernel.
+                _ = (pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers, flat)
+                rk_qdepthwise_nhwc_parallel(pool, &geometry, input, signedInput ? 1 : 0, zero, pinnedWeights.pointer, pinnedBias.pointer,
+                                            operands.pointer, out, pinnedStage.pointer, scratch, Int64(threadScratch))
             }
         }
+    }
 
+    /// Every other convolution is a matrix product over the pixels per group.
+    private func lowerMatrixConvolution(_ layer: IntegerConvolution) -> LoweredNode {
+        var geometry = layer.geometry
+        let inChannels = Int(geometry.inChannels), outChannels = Int(geometry.outChannels), groups = Int(geometry.group)
+        let taps = Int(geometry.kernelHeight * geometry.kernelWidth), pixels = Int(geometry.outHeight) * Int(geometry.outWidth)
+        let (weights, bias, multipliers, zero, signedInput) = (layer.weights, layer.bias, layer.multipliers, layer.zero, layer.signedInput)
+        let (output, detail, requant, padded) = (layer.output, layer.detail, layer.requant, layer.multipliers.count)
         // Matrix product per group: depth K = taps x channels of the group, in (kh, kw, c) order to match im2col.
         let groupChannels = inChannels / groups, groupOutputs = outChannels / groups
         let depth = taps * groupChannels, rowBytes = (depth + 3) / 4 * 4
