@@ -121,16 +121,20 @@ let controlTestTargets: [Target] = [
 
 // remotaird's link (measured with scripts/bench-classifier): lld's packed relative relocations (DT_RELR;
 // glibc >= 2.36, Debian 12) and not exporting every Swift symbol (the static stdlib's link arguments pass
-// -export-dynamic) spare the dynamic loader ~5 MB of relocation and symbol-table pages at every start.
+// -export-dynamic) spare the dynamic loader ~5 MB of relocation and symbol-table pages at every start;
+// placing the functions `classify` runs together (symbol-order.txt, from scripts/order-symbols) saves ~5 MB
+// of code pages.
 let daemonLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+                  "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/remotaird/symbol-order.txt",
+                  "-Xlinker", "--no-warn-symbol-ordering"],
                  .when(platforms: [.linux])),
 ]
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], swiftSettings: swiftSettings,
-                      linkerSettings: daemonLinkerSettings),
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], exclude: ["symbol-order.txt"],
+                      swiftSettings: swiftSettings, linkerSettings: daemonLinkerSettings),
     .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 

@@ -104,7 +104,7 @@ public struct AreaResizer {
         if geometry != wanted {
             columns = AxisWeights(source: crop.width, destination: width)
             rows = AxisWeights(source: crop.height, destination: height)
-            rowSums = [Float](repeating: 0, count: crop.width * 3)
+            rowSums = [Float](repeating: 0, count: crop.width * 3 + 1)
             line = [Float](repeating: 0, count: width * 3)
             geometry = wanted
         }
@@ -120,28 +120,35 @@ public struct AreaResizer {
                             let sum = sums.baseAddress!, out = line.baseAddress!
                             for row in 0..<height {
                                 // Vertical: weighted sum of the source rows this output row covers.
+                                // Shrinking by less than 2x, most rows take two source rows: one fused loop.
                                 var sourceRow = origin + rowFirst[row] * sourceRowLength
-                                var weight = rowWeights[rowStart[row]]
-                                for index in 0..<spanLength { sum[index] = Float(sourceRow[index]) * weight }
-                                for tap in (rowStart[row] + 1)..<rowStart[row + 1] {
+                                let first = rowStart[row], taps = rowStart[row + 1] - first
+                                let w0 = rowWeights[first]
+                                if taps >= 2 {
+                                    let next = sourceRow + sourceRowLength, w1 = rowWeights[first + 1]
+                                    for index in 0..<spanLength { sum[index] = Float(sourceRow[index]) * w0 + Float(next[index]) * w1 }
+                                    sourceRow = next
+                                } else {
+                                    for index in 0..<spanLength { sum[index] = Float(sourceRow[index]) * w0 }
+                                }
+                                for tap in min(first + 2, first + taps)..<(first + taps) {
                                     sourceRow += sourceRowLength
-                                    weight = rowWeights[tap]
+                                    let weight = rowWeights[tap]
                                     for index in 0..<spanLength { sum[index] += Float(sourceRow[index]) * weight }
                                 }
                                 // Horizontal: weighted sum of the columns each output pixel covers.
+                                // One 4-lane load per tap (R, G, B and the next pixel's R, ignored; rowSums has
+                                // one float of padding for the last pixel).
                                 for column in 0..<width {
-                                    var pixel = sum + columnFirst[column] * 3
-                                    var r: Float = 0, g: Float = 0, b: Float = 0
+                                    var pixel = UnsafeRawPointer(sum + columnFirst[column] * 3)
+                                    var rgb = SIMD4<Float>()
                                     for tap in columnStart[column]..<columnStart[column + 1] {
-                                        let w = columnWeights[tap]
-                                        r += pixel[0] * w
-                                        g += pixel[1] * w
-                                        b += pixel[2] * w
-                                        pixel += 3
+                                        rgb += pixel.loadUnaligned(as: SIMD4<Float>.self) * columnWeights[tap]
+                                        pixel += 3 * MemoryLayout<Float>.stride
                                     }
-                                    out[column * 3] = r
-                                    out[column * 3 + 1] = g
-                                    out[column * 3 + 2] = b
+                                    out[column * 3] = rgb.x
+                                    out[column * 3 + 1] = rgb.y
+                                    out[column * 3 + 2] = rgb.z
                                 }
                                 // Round to 8 bits (floor of sum + 0.5): what storing the resized image keeps.
                                 // Sums are non-negative and far below 2^23, so adding and removing 2^23 rounds to

@@ -14,6 +14,7 @@ struct Classify: ParsableCommand {
             Output per image: 'FILE: LABEL (label p, ...) N ms', or with --json
             {"file": "...", "label": "dirty", "scores": {"clean": 0.12, "dirty": 0.88}, "ms": 3.1}
             Exit status: 0 all classified, 1 any image failed, 2 usage error or model not loadable.
+            REMOTAIRD_MEMORY_REPORT=1 in the environment prints this process's peak and resident memory on stderr.
             """)
 
     @Argument(parsing: .captureForPassthrough, help: "--model PATH, --config FILE, --json, then image files.")
