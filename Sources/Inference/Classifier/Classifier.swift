@@ -42,7 +42,6 @@ public final class Classifier: Sendable {
     /// Per-classifier mutable state: the plan (arena) and every per-frame buffer, reused across frames.
     private final class Engine {
         let plan: ExecutionPlan
-        var input: [Float]
         var output: [Float]
         var decoder: JPEGDecoder?
         /// The DCT-scaled decode of the last frame; same-size frames reuse its storage.
@@ -51,16 +50,12 @@ public final class Classifier: Sendable {
 
         init(plan: ExecutionPlan) {
             self.plan = plan
-            input = [Float](repeating: 0, count: plan.inputCount)
             output = [Float](repeating: 0, count: plan.outputCount)
         }
 
+        /// Runs the plan on its input buffer (the preprocessor writes the tensor straight into it).
         func run() throws(InferenceError) {
-            try input.withUnsafeBufferPointer { (source) throws(InferenceError) in
-                try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in
-                    try plan.run(input: source, output: target)
-                }
-            }
+            try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in try plan.run(output: target) }
         }
     }
 
@@ -155,9 +150,7 @@ public final class Classifier: Sendable {
     }
 
     private func classify(_ engine: Engine, image: RGBImage, regionOfInterest: NormalizedRect?, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
-        try engine.input.withUnsafeMutableBufferPointer { (buffer) throws(InferenceError) in
-            try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: buffer, resizer: &engine.resizer)
-        }
+        try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer, resizer: &engine.resizer)
         try engine.run()
         let probabilities = appliesSoftmax ? Self.softmax(engine.output) : engine.output.map(Double.init)
         var scores: [String: Double] = [:]
@@ -174,10 +167,10 @@ public final class Classifier: Sendable {
     /// Runs the model on an exact input tensor (`inputShape`, NCHW float32) and returns the raw output.
     public func run(input: [Float]) throws(InferenceError) -> (shape: [Int], output: [Float]) {
         try engine.withLock { (engine) throws(InferenceError) -> (shape: [Int], output: [Float]) in
-            guard input.count == engine.input.count else {
-                throw .inputMismatch("expected \(engine.input.count) values for shape \(inputShape), got \(input.count)")
+            guard input.count == engine.plan.inputCount else {
+                throw .inputMismatch("expected \(engine.plan.inputCount) values for shape \(inputShape), got \(input.count)")
             }
-            engine.input = input
+            _ = engine.plan.inputBuffer.update(from: input)
             try engine.run()
             return (outputShape, engine.output)
         }

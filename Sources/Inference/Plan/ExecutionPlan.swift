@@ -174,11 +174,14 @@ public final class ExecutionPlan {
         arena.initializeMemory(as: UInt8.self, repeating: 0, count: max(total, 64))
         self.arena = arena
 
-        // Constants read by kernels at run time get fixed copies.
+        // Constants read by kernels at run time get fixed copies; kernels that packed their weights at load
+        // (convolutions, matrix products) read none, so theirs are not kept twice.
         var storage: [UnsafeMutableRawPointer] = []
         var constantPointers: [String: UnsafeMutableRawPointer] = [:]
-        for node in nodes {
-            for input in node.inputs where constantPointers[input] == nil {
+        for (step, node) in nodes.enumerated() {
+            // Input 0 is the data operand even of those (a constant there is odd, but must still be bound).
+            let read = lowered[step].readsConstantInputs ? node.inputs : Array(node.inputs.prefix(1))
+            for input in read where constantPointers[input] == nil {
                 guard let tensor = constants[input] else { continue }
                 let pointer = Self.copy(tensor)
                 storage.append(pointer)
@@ -209,6 +212,19 @@ public final class ExecutionPlan {
         rk_pool_destroy(pool)
         arena.deallocate()
         for pointer in constantStorage { pointer.deallocate() }
+    }
+
+    /// The plan's own input tensor, inside the arena: a caller that fills all of it before every
+    /// `run(output:)` (later steps reuse the memory) saves a copy of the input.
+    public var inputBuffer: UnsafeMutableBufferPointer<Float> { UnsafeMutableBufferPointer(start: inputPointer, count: inputCount) }
+
+    /// Runs the model on what `inputBuffer` holds. Allocates nothing.
+    public func run(output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
+        guard output.count == outputCount, let target = output.baseAddress else {
+            throw .inputMismatch("output buffer holds \(output.count) values, the model produces \(outputCount)")
+        }
+        for index in 0..<steps.count { steps[index].run() }
+        target.update(from: outputPointer, count: outputCount)
     }
 
     /// Runs the model on `input` (exactly `inputCount` floats, NCHW) and writes `outputCount` floats to `output`.

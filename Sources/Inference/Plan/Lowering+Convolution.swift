@@ -101,7 +101,7 @@ extension Lowering {
         let weights = Pinned(weight.floats)
         let (lo, hi) = try fusedActivation()
         let output = TensorDescriptor(type: .float32, shape: [1, Int(geometry.outChannels), Int(geometry.outHeight), Int(geometry.outWidth)])
-        return LoweredNode(outputs: [output]) { bindings in
+        return LoweredNode(outputs: [output], readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
             let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
             return {

@@ -44,7 +44,7 @@ extension Lowering {
         }
         let pinnedB = Pinned(transposed), pinnedBias = bias.map(Pinned.init)
         let (m, n, k) = (Int32(rows), Int32(columns), Int32(depth))
-        return LoweredNode(outputs: [TensorDescriptor(type: .float32, shape: outputShape)]) { bindings in
+        return LoweredNode(outputs: [TensorDescriptor(type: .float32, shape: outputShape)], readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
             let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
             return { rk_gemm_f32(m, n, k, input, pinnedB.pointer, pinnedBias?.pointer, out) }
@@ -116,7 +116,7 @@ extension Lowering {
         let pinnedB = Pinned(packed), pinnedBias = bias.map(Pinned.init), pinnedMultipliers = Pinned(multipliers)
         let (m, n, k) = (Int32(rows), Int32(columns), Int32(depth))
         let zeroA = aQuant.zeroPoints[0], signedA = a.type == .int8, count = rows * depth
-        return LoweredNode(outputs: [TensorDescriptor(type: outputType, shape: outputShape)], scratchBytes: aligned(count * 2)) { bindings in
+        return LoweredNode(outputs: [TensorDescriptor(type: outputType, shape: outputShape)], scratchBytes: aligned(count * 2), readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let shifted = bindings.scratch!.assumingMemoryBound(to: Int16.self)
             var requant = rk_requant(multiplier: pinnedMultipliers.pointer, zeroPoint: zero, lo: clamp.lowerBound, hi: clamp.upperBound,

@@ -160,7 +160,7 @@ extension Lowering {
         let threadScratch = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
         let scratchBytes = threadScratch * threads
         let pool = self.pool
-        return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail) { bindings in
+        return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail, readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let scratch = bindings.scratch!
             var stage = requant
@@ -221,7 +221,7 @@ extension Lowering {
         let pinnedPacked = Pinned(packed), pinnedAdjusted = Pinned(adjusted), pinnedMultipliers = Pinned(multipliers)
         let pool = self.pool
         let flip: UInt8 = signedInput ? 0x80 : 0, padValue = UInt8(truncatingIfNeeded: unsignedZero)
-        return LoweredNode(outputs: [output], scratchBytes: columnBytes, detail: (direct ? "pointwise " : "im2col ") + detail) { bindings in
+        return LoweredNode(outputs: [output], scratchBytes: columnBytes, detail: (direct ? "pointwise " : "im2col ") + detail, readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: UInt8.self), out = bindings.outputs[0].assumingMemoryBound(to: UInt8.self)
             let columns = bindings.scratch?.assumingMemoryBound(to: UInt8.self)
             var stages: [rk_requant] = []

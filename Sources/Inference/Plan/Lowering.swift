@@ -40,6 +40,9 @@ struct LoweredNode {
     var scratchBytes: Int = 0
     /// Short description for profiles (kernel shape, channels).
     var detail: String = ""
+    /// False for kernels that copied what they need from their constant inputs at load (weights, biases);
+    /// those inputs, except input 0, are then not bound (their binding is nil).
+    var readsConstantInputs = true
     var makeKernel: (Bindings) -> Kernel
 }
 
