@@ -66,7 +66,7 @@ func reportMemory() {
     var line = [CChar](repeating: 0, count: 256)
     var fields: [String] = []
     while fgets(&line, Int32(line.count), file) != nil {
-        let parts = String(cString: line).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
+        let parts = String(decoding: line.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(whereSeparator: { $0 == " " || $0 == "\t" || $0 == "\n" })
         if parts.count >= 2, ["VmHWM:", "VmRSS:", "RssAnon:", "RssFile:"].contains(parts[0]) {
             fields.append("\(parts[0].dropLast())=\(parts[1])")
         }
