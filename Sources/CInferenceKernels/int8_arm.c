@@ -32,6 +32,21 @@ static inline uint8x16_t narrow16_dot(int32x4_t a, int32x4_t b, int32x4_t c, int
     return vreinterpretq_u8_s8(vcombine_s8(vmovn_s16(ab), vmovn_s16(cd)));
 }
 
+// Start values of one block of 16 outputs: bias + 128 x the sum of each output's weights (the reads are
+// x ^ 0x80 = x - 128, see above). Plain NEON, shared by both matrix kernels; runs once per block and call.
+static inline void block_start(const int8_t *w, int32_t groups, const int32_t *bias, int32x4_t start[4]) {
+    const int8x8_t ones = vdup_n_s8(1);
+    for (int q = 0; q < 4; q++) {
+        int32x4_t low = vdupq_n_s32(0), high = vdupq_n_s32(0);
+        for (int32_t gi = 0; gi < groups; gi++) {
+            low = vpadalq_s16(low, vmull_s8(vld1_s8(w + (int64_t)gi * 64 + 16 * q), ones));
+            high = vpadalq_s16(high, vmull_s8(vld1_s8(w + (int64_t)gi * 64 + 16 * q + 8), ones));
+        }
+        // Lanes of low: (output 0, depth 0-1), (0, 2-3), (1, 0-1), (1, 2-3); of high the same for outputs 2, 3.
+        start[q] = vaddq_s32(vld1q_s32(bias + 4 * q), vshlq_n_s32(vpaddq_s32(low, high), 7));
+    }
+}
+
 // ROWS pixels x one block of 16 outputs (4 vectors of 4), as the x86 tile; the packed block holds per
 // group of 4 depth values 16 outputs x 4 bytes, i.e. four sdot operands of 4 outputs each.
 RK_INLINE_DOT void gemm_tile_dot(const int ROWS, int32_t count, int32_t groups, const uint8_t *a, int64_t lda, uint8x16_t flip,
@@ -78,16 +93,10 @@ void rk__gemm_dot(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda
     const float32x4_t lo = vdupq_n_f32((float)(rq->lo - rq->zeroPoint)), hi = vdupq_n_f32((float)(rq->hi - rq->zeroPoint));
     const int32x4_t zero = vdupq_n_s32(rq->zeroPoint);
     const uint8x16_t flip = vdupq_n_u8((uint8_t)(flipByte ^ 0x80));
-    const int8x16_t ones = vdupq_n_s8(1);
     for (int32_t b = 0; b < blocks; b++) {
         const int8_t *w = packed + (int64_t)b * groups * 64;
-        // bias + 128 x sum of each output's weights (see above), computed with the same instruction.
         int32x4_t start[4];
-        for (int q = 0; q < 4; q++) {
-            int32x4_t sum = vdupq_n_s32(0);
-            for (int32_t gi = 0; gi < groups; gi++) sum = vdotq_s32(sum, vld1q_s8(w + (int64_t)gi * 64 + 16 * q), ones);
-            start[q] = vaddq_s32(vld1q_s32(bias + b * 16 + 4 * q), vshlq_n_s32(sum, 7));
-        }
+        block_start(w, groups, bias + b * 16, start);
         const int32_t lanes = imin(16, M - b * 16);
         uint8_t *o = (uint8_t *)out + b * 16;
         for (int32_t p = 0; p < P; p += 6)
@@ -185,20 +194,10 @@ void rk__gemm_neon(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t ld
     const float32x4_t lo = vdupq_n_f32((float)(rq->lo - rq->zeroPoint)), hi = vdupq_n_f32((float)(rq->hi - rq->zeroPoint));
     const int32x4_t zero = vdupq_n_s32(rq->zeroPoint);
     const uint8x8_t flip = vdup_n_u8((uint8_t)(flipByte ^ 0x80));
-    const int8x8_t ones = vdup_n_s8(1);
     for (int32_t b = 0; b < blocks; b++) {
         const int8_t *w = packed + (int64_t)b * groups * 64;
-        // bias + 128 x sum of each output's weights, as in the sdot kernel.
         int32x4_t start[4];
-        for (int q = 0; q < 4; q++) {
-            int32x4_t pairs = vdupq_n_s32(0);
-            int32x4_t pairs2 = vdupq_n_s32(0);
-            for (int32_t gi = 0; gi < groups; gi++) {
-                pairs = vpadalq_s16(pairs, vmull_s8(vld1_s8(w + (int64_t)gi * 64 + 16 * q), ones));
-                pairs2 = vpadalq_s16(pairs2, vmull_s8(vld1_s8(w + (int64_t)gi * 64 + 16 * q + 8), ones));
-            }
-            start[q] = vaddq_s32(vld1q_s32(bias + b * 16 + 4 * q), vshlq_n_s32(vpaddq_s32(pairs, pairs2), 7));
-        }
+        block_start(w, groups, bias + b * 16, start);
         const int32_t lanes = imin(16, M - b * 16);
         const float *multiplier = rq->multiplier + b * 16;
         for (int32_t p = 0; p < P; p++) {

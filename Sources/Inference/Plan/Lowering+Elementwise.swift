@@ -47,17 +47,15 @@ extension Lowering {
         }
     }
 
-    func lowerBinary() throws(InferenceError) -> LoweredNode {
-        try allow([])
-        let a = try input(0), b = try input(1)
-        try expectFloat(a)
-        try expectFloat(b)
-        let rank = max(a.shape.count, b.shape.count)
-        let aShape = [Int](repeating: 1, count: rank - a.shape.count) + a.shape
-        let bShape = [Int](repeating: 1, count: rank - b.shape.count) + b.shape
+    /// Numpy-style broadcasting of two shapes: the result shape and each operand's element strides in it
+    /// (0 along broadcast axes).
+    func broadcast(_ a: [Int], _ b: [Int]) throws(InferenceError) -> (shape: [Int], aStrides: [Int], bStrides: [Int]) {
+        let rank = max(a.count, b.count)
+        let aShape = [Int](repeating: 1, count: rank - a.count) + a
+        let bShape = [Int](repeating: 1, count: rank - b.count) + b
         var shape: [Int] = []
         for (x, y) in zip(aShape, bShape) {
-            guard x == y || x == 1 || y == 1 else { throw fail("shapes \(a.shape) and \(b.shape) do not broadcast") }
+            guard x == y || x == 1 || y == 1 else { throw fail("shapes \(a) and \(b) do not broadcast") }
             shape.append(x == 1 ? y : x)
         }
         func strides(_ dims: [Int]) -> [Int] {
@@ -68,7 +66,15 @@ extension Lowering {
             }
             return result
         }
-        let aStrides = strides(aShape), bStrides = strides(bShape)
+        return (shape, strides(aShape), strides(bShape))
+    }
+
+    func lowerBinary() throws(InferenceError) -> LoweredNode {
+        try allow([])
+        let a = try input(0), b = try input(1)
+        try expectFloat(a)
+        try expectFloat(b)
+        let (shape, aStrides, bStrides) = try broadcast(a.shape, b.shape)
         let output = TensorDescriptor(type: .float32, shape: shape)
         let count = output.count, inner = shape.last ?? 1
         let aInner = aStrides.last ?? 0, bInner = bStrides.last ?? 0

@@ -277,23 +277,8 @@ extension Lowering {
             }
         }
         // Broadcasting or mixed types (NCHW, arranged by the planner): index arithmetic per element.
-        let rank = max(a.shape.count, b.shape.count)
-        let aShape = [Int](repeating: 1, count: rank - a.shape.count) + a.shape
-        let bShape = [Int](repeating: 1, count: rank - b.shape.count) + b.shape
-        var shape: [Int] = []
-        for (p, q) in zip(aShape, bShape) {
-            guard p == q || p == 1 || q == 1 else { throw fail("shapes \(a.shape) and \(b.shape) do not broadcast") }
-            shape.append(p == 1 ? q : p)
-        }
-        func strides(_ dims: [Int]) -> [Int] {
-            var result = [Int](repeating: 0, count: rank), step = 1
-            for axis in stride(from: rank - 1, through: 0, by: -1) {
-                result[axis] = dims[axis] == 1 ? 0 : step
-                step *= dims[axis]
-            }
-            return result
-        }
-        let aStrides = strides(aShape), bStrides = strides(bShape)
+        let (shape, aStrides, bStrides) = try broadcast(a.shape, b.shape)
+        let rank = shape.count
         // Same shapes in one layout stay in it (the index arithmetic is then the identity).
         let output = TensorDescriptor(type: outQuant.quantizedType, shape: shape, channelsLast: a.shape == b.shape && a.channelsLast && b.channelsLast)
         let count = output.count, aSigned = a.type == .int8, bSigned = b.type == .int8, outSigned = outQuant.quantizedType == .int8
