@@ -122,8 +122,8 @@ let controlTestTargets: [Target] = [
 // remotaird's link (measured with scripts/bench-classifier): lld's packed relative relocations (DT_RELR;
 // glibc >= 2.36, Debian 12) and not exporting every Swift symbol (the static stdlib's link arguments pass
 // -export-dynamic) spare the dynamic loader ~5 MB of relocation and symbol-table pages at every start;
-// placing the functions `classify` runs together (symbol-order.txt, from scripts/order-symbols) saves ~5 MB
-// of code pages.
+// placing the functions `classify` and then the daemon run together (symbol-order.txt, from
+// scripts/order-symbols) saves code pages: ~5 MB for classify, ~8 MB for the daemon (scripts/soak).
 let daemonLinkerSettings: [LinkerSetting] = [
     .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
                   "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/remotaird/symbol-order.txt",
