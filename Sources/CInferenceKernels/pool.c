@@ -4,6 +4,7 @@
 #include "CInferenceKernels.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -79,6 +80,11 @@ rk_pool *rk_pool_create(int32_t threads) {
     atomic_init(&pool->stopping, 0);
     pool->threads = 1;
     if (threads > 1) {
+        // Workers start with every signal blocked, so SIGTERM, SIGHUP and the like always reach the threads
+        // that wait for them (the daemon's signal handling), never a worker busy in a kernel.
+        sigset_t all, previous;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &previous);
         pool->workers = calloc((size_t)threads - 1, sizeof(pthread_t));
         for (int32_t i = 1; pool->workers && i < threads; i++) {
             worker_start *start = malloc(sizeof(worker_start));
@@ -91,6 +97,7 @@ rk_pool *rk_pool_create(int32_t threads) {
             }
             pool->started++;
         }
+        pthread_sigmask(SIG_SETMASK, &previous, NULL);
         // Fewer threads than asked (a resource limit): run with the ones that started. Workers read
         // `threads` only after the first task is published, which orders this write before their reads.
         pool->threads = pool->started + 1;
