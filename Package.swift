@@ -73,21 +73,22 @@ let sensorTestTargets: [Target] = [
 // MARK: - Outbox and uplink: durable queue on SQLite + spool files, SigV4 uploads to S3-compatible storage
 
 let outboxTargets: [Target] = [
-    .target(name: "Outbox", dependencies: ["Syscalls", "Settings", log, grdb, crypto], swiftSettings: swiftSettings),
+    .target(name: "Digests", dependencies: [crypto], swiftSettings: swiftSettings),
+    .target(name: "Outbox", dependencies: ["Syscalls", "Settings", "Digests", log, grdb], swiftSettings: swiftSettings),
     .target(
         name: "Uplink",
-        dependencies: ["Outbox", "Syscalls", "Settings", "Journal", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
+        dependencies: ["Outbox", "Digests", "Syscalls", "Settings", "Journal", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
         swiftSettings: swiftSettings
     ),
     // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
-    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Settings", log, crypto], swiftSettings: swiftSettings),
+    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Digests", "Settings", log, crypto], swiftSettings: swiftSettings),
 ]
 
 let outboxTestTargets: [Target] = [
-    .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Settings", "TestSupport", grdb, crypto], swiftSettings: swiftSettings),
+    .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Digests", "Settings", "TestSupport", grdb, crypto], swiftSettings: swiftSettings),
     .testTarget(
         name: "UplinkTests",
-        dependencies: ["Uplink", "Outbox", "Settings", "TestSupport", log, lifecycle, crypto, httpClient, nioCore],
+        dependencies: ["Uplink", "Outbox", "Digests", "Settings", "TestSupport", log, lifecycle, crypto, httpClient, nioCore],
         exclude: ["Resources"],
         swiftSettings: swiftSettings
     ),
@@ -97,7 +98,7 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", crypto,
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", "Digests", crypto,
 ]
 
 // MARK: - Control socket and remotairctl
@@ -165,7 +166,7 @@ let inferenceTargets: [Target] = [
     // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
     // -fwrapv: int32 accumulators wrap on overflow (defined, and what onnxruntime's kernels do).
     .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fwrapv"])]),
-    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", log, crypto], swiftSettings: swiftSettings),
+    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", "Digests", log], swiftSettings: swiftSettings),
 ]
 
 let inferenceTestTargets: [Target] = [

@@ -13,6 +13,7 @@
 //       Uploads everything queued with the real worker and prints seconds and bytes (bench-outbox's throughput run).
 // Credentials for an S3 endpoint come from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY.
 import Crypto
+import Digests
 import Foundation
 import Logging
 import Outbox

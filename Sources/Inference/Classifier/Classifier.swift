@@ -1,4 +1,4 @@
-import Crypto
+import Digests
 import Foundation
 import JPEG
 import ONNX
@@ -83,18 +83,7 @@ public final class Classifier: Sendable {
     private static func parse(_ bytes: Data) throws(InferenceError) -> (ONNXModel, String) {
         let model: ONNXModel
         do { model = try ONNXModel(bytes: bytes) } catch { throw .model(error) }
-        return (model, hex(SHA256.hash(data: bytes)))
-    }
-
-    /// Lowercase hex of a digest.
-    static func hex<D: Sequence>(_ bytes: D) -> String where D.Element == UInt8 {
-        let digits = Array("0123456789abcdef".utf8)
-        var text: [UInt8] = []
-        for byte in bytes {
-            text.append(digits[Int(byte >> 4)])
-            text.append(digits[Int(byte & 15)])
-        }
-        return String(decoding: text, as: UTF8.self)
+        return (model, Digest.sha256(bytes))
     }
 
     private init(model: ONNXModel, sha256: String, settings: InferenceSettings) throws(InferenceError) {
