@@ -39,7 +39,8 @@ let foundationTargets: [Target] = [
     .target(name: "Syscalls", swiftSettings: swiftSettings),
     .target(name: "I2C", dependencies: ["Syscalls", "CI2C"], swiftSettings: swiftSettings),
     .target(name: "Settings", dependencies: [yams], swiftSettings: swiftSettings),
-    .target(name: "Journal", dependencies: [log], swiftSettings: swiftSettings),
+    .target(name: "Timestamps", swiftSettings: swiftSettings),
+    .target(name: "Journal", dependencies: ["Timestamps", log], swiftSettings: swiftSettings),
     .target(name: "Health", dependencies: [], swiftSettings: swiftSettings),
     .target(name: "Systemd", dependencies: ["Syscalls", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
@@ -51,7 +52,7 @@ let riskTargets: [Target] = [
     .target(name: "Risk", swiftSettings: swiftSettings),
     .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
     // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
-    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", "Health", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", "Health", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
     .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
 ]
 
@@ -74,10 +75,10 @@ let sensorTestTargets: [Target] = [
 
 let outboxTargets: [Target] = [
     .target(name: "Digests", dependencies: [crypto], swiftSettings: swiftSettings),
-    .target(name: "Outbox", dependencies: ["Syscalls", "Settings", "Digests", log, grdb], swiftSettings: swiftSettings),
+    .target(name: "Outbox", dependencies: ["Syscalls", "Settings", "Digests", "Timestamps", log, grdb], swiftSettings: swiftSettings),
     .target(
         name: "Uplink",
-        dependencies: ["Outbox", "Digests", "Syscalls", "Settings", "Journal", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
+        dependencies: ["Outbox", "Digests", "Syscalls", "Settings", "Journal", "Timestamps", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
         swiftSettings: swiftSettings
     ),
     // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
@@ -98,13 +99,13 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", "Digests", crypto,
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
 ]
 
 // MARK: - Control socket and remotairctl
 
 let controlTargets: [Target] = [
-    .target(name: "Control", dependencies: ["Settings", "Syscalls", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "Control", dependencies: ["Settings", "Syscalls", "Timestamps", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "ControlClient", dependencies: ["Control", "Syscalls"], swiftSettings: swiftSettings),
 ]
 
@@ -145,7 +146,7 @@ let cameraTargets: [Target] = [
     .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
     .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
-    .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
     // Benchmark: scripts/bench-jpeg builds it in release.
     .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
@@ -181,6 +182,7 @@ let inferenceTestTargets: [Target] = [
 let testTargets: [Target] = [
     .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
     .testTarget(name: "JournalTests", dependencies: ["Journal", log], swiftSettings: swiftSettings),
+    .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Health", "Syscalls", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]

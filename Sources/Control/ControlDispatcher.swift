@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Timestamps
 
 /// Turns a parsed request into a response line: checks the command and its arguments, calls the
 /// backend, logs state-changing commands with the peer's credentials and audits manual captures.
@@ -70,7 +71,7 @@ public struct ControlDispatcher: Sendable {
         let backend = self.backend
         let started = Date()
         var audit = Self.metadata(peer, id: nil)
-        audit["at"] = .string(started.formatted(.iso8601))
+        audit["at"] = .string(UTCTime(started).extended())
         audit["camera"] = .string(request.camera ?? "all")
         audit["upload"] = .stringConvertible(request.upload)
         if let note = request.note { audit["note"] = .string(note) }

@@ -6,6 +6,7 @@ import Monitoring
 import Outbox
 import Risk
 import Settings
+import Timestamps
 import Uplink
 import Vision
 
@@ -88,15 +89,7 @@ struct OutboxAlarmSink: AlarmOutbox {
             id: id, kind: kind, deviceID: deviceID, capturedAt: snapshot.capturedAt, camera: snapshot.frame.camera,
             label: label, classIndex: labels.firstIndex(of: label) ?? -1, scores: classification?.scores ?? [:],
             qualityFlags: snapshot.frame.qualityFlags, modelSHA256: snapshot.provenance.modelSHA256, uplink: uplink)
-        // The outbox's sidecar plus what the main job knows: why it was kept, the capture, alarms, provenance.
-        var document = try JSONSerialization.jsonObject(with: sidecar.encoded()) as? [String: Any] ?? [:]
-        document["capture_id"] = snapshot.captureID
-        document["purpose"] = snapshot.purpose.rawValue
-        document["trigger"] = snapshot.trigger
-        document["alarm_ids"] = snapshot.alarmIDs
-        if let note = snapshot.note { document["note"] = note }
-        document["provenance"] = try JSONSerialization.jsonObject(with: JSONEncoder.sorted.encode(snapshot.provenance))
-        let json = try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
+        let json = try JSONEncoder.sorted.encode(SnapshotDocument(sidecar: sidecar, snapshot: snapshot))
         let priority: PriorityClass = snapshot.purpose == .alarm ? .alarm : .periodic
         let stored = try outbox().enqueue(NewItem(id: id, kind: kind, createdAt: snapshot.capturedAt, json: json,
                                                   jpeg: Data(snapshot.frame.jpeg), priority: priority))
@@ -130,8 +123,31 @@ struct AlarmDocument: Encodable {
         try container.encode(event.reason, forKey: .reason)
         try container.encode(event.values, forKey: .values)
         try container.encode(event.thresholds, forKey: .thresholds)
-        try container.encode(ISO8601DateFormatter().string(from: event.at), forKey: .at)
+        try container.encode(UTCTime(event.at).extended(), forKey: .at)
         try container.encode(provenance, forKey: .provenance)
+    }
+}
+
+/// The JSON body of a snapshot: the outbox's sidecar (its keys), plus what the main job knows: why the frame
+/// was kept, the capture, its alarms, provenance. Encoded in one pass rather than merged through
+/// JSONSerialization, whose sorted keys compare with the current locale and so load ICU (about 3 MB resident).
+struct SnapshotDocument: Encodable {
+    let sidecar: SnapshotSidecar
+    let snapshot: SnapshotRecord
+
+    enum CodingKeys: String, CodingKey {
+        case captureID = "capture_id", purpose, trigger, alarmIDs = "alarm_ids", note, provenance
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try sidecar.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(snapshot.captureID, forKey: .captureID)
+        try container.encode(snapshot.purpose.rawValue, forKey: .purpose)
+        try container.encode(snapshot.trigger, forKey: .trigger)
+        try container.encode(snapshot.alarmIDs, forKey: .alarmIDs)
+        try container.encodeIfPresent(snapshot.note, forKey: .note)
+        try container.encode(snapshot.provenance, forKey: .provenance)
     }
 }
 

@@ -3,6 +3,7 @@ import Glibc
 #endif
 import Foundation
 import Logging
+import Timestamps
 
 /// swift-log handler for technicians reading `journalctl -u remotaird -f`:
 /// one line per event, `subsystem: message key=value ...`.
@@ -120,13 +121,7 @@ public struct JournalLogHandler: LogHandler {
     }
 
     private static func timestamp(_ date: Date) -> String {
-        var seconds = time_t(date.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int((date.timeIntervalSince1970 - Double(seconds)) * 1000)
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ",
-                      Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday),
-                      Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec), millis)
+        UTCTime(date).extended(fractionDigits: 3)
     }
 }
 

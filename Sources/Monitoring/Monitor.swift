@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Risk
+import Timestamps
 
 /// Settings of the main job, derived from configuration and calibration (rebuilt on reload).
 public struct MonitorSettings: Sendable, Equatable {
@@ -292,8 +293,6 @@ public actor Monitor {
     }
 
     private static func captureID(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withYear, .withMonth, .withDay, .withTime, .withFractionalSeconds]
-        return "cap-" + formatter.string(from: date).replacingOccurrences(of: ":", with: "").replacingOccurrences(of: ".", with: "")
+        "cap-" + UTCTime(date).basic(fractionDigits: 3, zone: false).filter { $0 != "." }
     }
 }

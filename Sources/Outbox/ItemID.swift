@@ -1,3 +1,4 @@
+import Digests
 import Foundation
 
 /// An outbox item's identity: a UUIDv7 (48-bit Unix milliseconds, then random bits), lowercase text.
@@ -37,7 +38,7 @@ public struct ItemID: Hashable, Sendable, Comparable, CustomStringConvertible, C
         for index in 6..<16 { bytes[index] = UInt8.random(in: 0...255, using: &generator) }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)
         bytes[8] = 0x80 | (bytes[8] & 0x3F)
-        let hex = bytes.map { String(format: "%02x", $0) }.joined()
+        let hex = Digest.hex(bytes)
         let text = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4), hex.dropFirst(20)].joined(separator: "-")
         return ItemID(uncheckedRawValue: text)
     }

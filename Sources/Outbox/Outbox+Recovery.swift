@@ -5,6 +5,7 @@ import Logging
 import Settings
 import Synchronization
 import Syscalls
+import Timestamps
 
 extension Outbox {
     /// Database file name inside the outbox folder.
@@ -119,7 +120,7 @@ extension Outbox {
 
     /// Moves the database and its WAL and shm files into `corrupt/<time>/`; returns that folder.
     static func moveAside(directory: String, reason: String, clock: () -> Date) throws(OutboxError) -> String {
-        let stamp = ISO8601DateFormatter().string(from: clock()).replacingOccurrences(of: ":", with: "")
+        let stamp = UTCTime(clock()).extended().filter { $0 != ":" }
         var aside = directory + "/corrupt/" + stamp
         var suffix = 1
         while FileManager.default.fileExists(atPath: aside) {

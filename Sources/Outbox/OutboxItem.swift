@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 
 /// What an item is; decides its blobs (JSON, plus a JPEG for snapshots and samples) and its key folder.
 public enum ItemKind: String, Sendable, Codable, CaseIterable, Comparable {
@@ -106,10 +107,7 @@ public enum ItemState: String, Sendable, Codable, CaseIterable {
 /// Deterministic object keys: `{prefix}/{device_id}/{kind}/{yyyy}/{mm}/{dd}/{item_id}.{jpg|json}` (UTC date of capture).
 public enum ObjectKey {
     public static func make(prefix: String, deviceID: String, kind: ItemKind, createdAt: Date, id: ItemID, part: Blob.Part) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .gmt
-        let parts = calendar.dateComponents([.year, .month, .day], from: createdAt)
-        let date = String(format: "%04d/%02d/%02d", parts.year ?? 1970, parts.month ?? 1, parts.day ?? 1)
+        let date = UTCTime(createdAt).date(separator: "/")
         let head = prefix.isEmpty ? "" : prefix + "/"
         return "\(head)\(deviceID)/\(kind.rawValue)/\(date)/\(id.rawValue).\(part.rawValue)"
     }

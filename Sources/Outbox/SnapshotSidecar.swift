@@ -1,5 +1,6 @@
 import Foundation
 import Settings
+import Timestamps
 
 /// The JSON stored next to a snapshot's or sample's JPEG: what was seen, by which model, and a SageMaker Ground Truth
 /// image-classification manifest line pointing at the JPEG's own object, which the toolchain's `build-manifest`
@@ -47,9 +48,7 @@ public struct SnapshotSidecar: Sendable, Equatable, Codable {
     }
 
     static func isoMillis(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        UTCTime(date).extended(fractionDigits: 3)
     }
 }
 
@@ -80,11 +79,7 @@ public struct GroundTruthLine: Sendable, Equatable, Codable {
     }
 
     public static func creationDate(_ date: Date) -> String {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC") ?? .gmt
-        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second, .nanosecond], from: date)
-        let micros = (c.nanosecond ?? 0) / 1000
-        return String(format: "%04d-%02d-%02dT%02d:%02d:%02d.%06d", c.year ?? 1970, c.month ?? 1, c.day ?? 1, c.hour ?? 0, c.minute ?? 0, c.second ?? 0, micros)
+        UTCTime(date).extended(fractionDigits: 6, zone: false)
     }
 
     struct Key: CodingKey {

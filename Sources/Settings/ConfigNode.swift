@@ -18,7 +18,9 @@ public struct ConfigSource: Sendable {
     /// Parses YAML text into the root node. An empty document is an empty mapping.
     public func parse(_ text: String) throws(ConfigurationError) -> ConfigNode {
         do {
-            let node = try Yams.compose(yaml: text) ?? Node.mapping(Node.Mapping([]))
+            // The basic resolver: this reader types every scalar itself (int(), bool(), duration()...), and Yams'
+            // default resolver compiles NSRegularExpressions, which load ICU (about 2 MB resident in the daemon).
+            let node = try Yams.compose(yaml: text, .basic) ?? Node.mapping(Node.Mapping([]))
             return ConfigNode(node: node, keyPath: "", source: self)
         } catch {
             throw ConfigurationError(file: file, keyPath: "", line: Self.line(of: error), problem: .syntax("\(error)"))

@@ -4,6 +4,7 @@ import Foundation
 
 #if canImport(Glibc)
 import Glibc
+import Timestamps
 #endif
 
 /// An access key for AWS Signature Version 4. Its description never shows the secret or the token.
@@ -180,10 +181,7 @@ public struct SigV4Signer: Sendable {
 
     /// (`20150830T123600Z`, `20150830`) in UTC.
     static func timestamps(_ date: Date) -> (String, String) {
-        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let day = String(format: "%04d%02d%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
-        return (day + String(format: "T%02d%02d%02dZ", Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)), day)
+        let time = UTCTime(date)
+        return (time.basic(), time.date(separator: ""))
     }
 }

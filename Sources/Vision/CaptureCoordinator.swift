@@ -1,4 +1,5 @@
 import Foundation
+import Timestamps
 
 /// The result of one capture request: one capture id for all cameras, an outcome per camera.
 public struct CaptureResult: Sendable {
@@ -104,18 +105,7 @@ public actor CaptureCoordinator {
 
     /// `20261127T230512.345Z-7f3a`: sortable UTC time plus a random suffix, unique across restarts.
     @Sendable public static func timestampID() -> String {
-        let now = Date()
-        var seconds = time_t(now.timeIntervalSince1970)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        let millis = Int((now.timeIntervalSince1970 - Double(seconds)) * 1000)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let text = String(value)
-            return String(repeating: "0", count: max(0, width - text.count)) + text
-        }
         let suffix = String(UInt16.random(in: 0...UInt16.max), radix: 16)
-        return "\(pad(parts.tm_year + 1900, 4))\(pad(parts.tm_mon + 1, 2))\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2))\(pad(parts.tm_min, 2))\(pad(parts.tm_sec, 2)).\(pad(Int32(millis), 3))Z-"
-            + String(repeating: "0", count: 4 - suffix.count) + suffix
+        return UTCTime(Date()).basic(fractionDigits: 3) + "-" + String(repeating: "0", count: 4 - suffix.count) + suffix
     }
 }
