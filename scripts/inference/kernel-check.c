@@ -69,14 +69,18 @@ static int check_gemm(int index) {
     return bad;
 }
 
+// Depthwise cases compared (random kernels larger than their padded input are skipped), and how many
+// of them had each feature, so a run shows what it covered.
+static int depthwiseRun, depthwiseSigned, depthwiseOdd, depthwiseLarge, depthwiseStrided, depthwiseDilated;
+
 static int check_depthwise(int index) {
     rk_conv_geometry g = {0};
     static const int32_t few[] = {1, 2, 4, 8, 16, 32};
     g.inChannels = g.outChannels = g.group = (next() & 1) ? few[next() % 6] : range(1, 200);
     g.inHeight = range(1, 14);
     g.inWidth = range(1, 14);
-    g.kernelHeight = range(1, 5);
-    g.kernelWidth = range(1, 5);
+    g.kernelHeight = range(1, 7);
+    g.kernelWidth = range(1, 7);
     g.strideHeight = range(1, 2);
     g.strideWidth = range(1, 2);
     g.dilationHeight = range(1, 2);
@@ -88,6 +92,12 @@ static int check_depthwise(int index) {
     g.outWidth = (g.inWidth + g.padLeft + g.padRight - extentW) / g.strideWidth + 1;
     const int32_t C = g.inChannels, taps = g.kernelHeight * g.kernelWidth;
     const int32_t inputSigned = (int32_t)(next() & 1), zero = inputSigned ? range(-128, 127) : range(0, 255);
+    depthwiseRun++;
+    depthwiseSigned += inputSigned;
+    depthwiseOdd += C % 2;
+    depthwiseLarge += g.kernelHeight >= 6 || g.kernelWidth >= 6;
+    depthwiseStrided += g.strideHeight == 2 || g.strideWidth == 2;
+    depthwiseDilated += g.dilationHeight == 2 || g.dilationWidth == 2;
     uint8_t *in = slack((size_t)C * g.inHeight * g.inWidth);
     int32_t *weight = slack(sizeof(int32_t) * (size_t)(taps * C)), *bias = slack(sizeof(int32_t) * (size_t)C);
     float *multiplier = slack(sizeof(float) * (size_t)(C + 16));
@@ -143,7 +153,9 @@ int main(int argc, char **argv) {
     }
     int failures = 0;
     for (int i = 0; i < cases; i++) failures += check_gemm(i) + check_depthwise(i);
-    printf("kernel-check (%s): %d random matrix products and depthwise convolutions, fast vs portable: %d mismatches\n",
-           rk_int8_kernels(), cases, failures);
+    printf("kernel-check (%s): %d random matrix products and %d depthwise convolutions, fast vs portable: %d mismatches\n",
+           rk_int8_kernels(), cases, depthwiseRun, failures);
+    printf("  depthwise: %d int8 input, %d odd channel counts, %d with a kernel side of 6 or 7, %d strided, %d dilated\n",
+           depthwiseSigned, depthwiseOdd, depthwiseLarge, depthwiseStrided, depthwiseDilated);
     return failures ? 1 : 0;
 }

@@ -87,7 +87,9 @@ void rk_im2col_nhwc(const rk_conv_geometry *g, const uint8_t *in, int32_t channe
 /// channel 4i+j), and bias (zero-point correction folded in) and multipliers in the same permuted order.
 /// For few channels (rk_depthwise_flat_supported) the `flat` operands tile the same pattern over 64
 /// bytes of 64/C neighbouring pixels (rk_depthwise_pack_flat: taps x 256 bytes, 64 bias and multiplier
-/// slots); NULL otherwise.
+/// slots); NULL otherwise. On an AArch64 core without the dot product rk_depthwise_pack makes the
+/// widening NEON kernel's layout instead, in the same buffers: int16 weights [taps][C rounded up to 16],
+/// bias (zero point not folded) and multipliers in channel order; the flat operands are unused there.
 typedef struct {
     const int8_t *weight;
     const int32_t *bias;
