@@ -17,9 +17,9 @@
 
 // Which fast kernels this build has (each file compiles to stubs elsewhere).
 #if defined(__x86_64__) && defined(__clang__)
-#define RK_X86_VNNI 1
+#define RK_X86 1
 #else
-#define RK_X86_VNNI 0
+#define RK_X86 0
 #endif
 #if defined(__aarch64__) && defined(__clang__) && defined(__linux__)
 #define RK_ARM_NEON 1
@@ -85,12 +85,35 @@ void rk__gemm_portable(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_
 void rk__depthwise_portable(const rk_conv_geometry *g, const void *in, int32_t inputSigned, const int32_t *weight,
                             const int32_t *bias, int32_t zero, void *out, const rk_requant *rq, int32_t *acc);
 
+// The sets of fast kernels, one per instruction set (and file).
+typedef enum {
+    RK_KERNELS_PORTABLE,
+    RK_KERNELS_AVX2,   // int8_avx2.c
+    RK_KERNELS_VNNI,   // int8_x86.c
+    RK_KERNELS_NEON,   // int8_arm.c
+    RK_KERNELS_SDOT,   // int8_arm.c
+} rk_kernel_set;
+
+// The set the fast paths use: the CPU's best, or the one a test selected (rk_select_int8_kernels),
+// whether or not rk_force_portable is on. rk_depthwise_pack keys its layout on it.
+rk_kernel_set rk__kernel_set(void);
+
 // x86-64 with AVX-512 VNNI (int8_x86.c); rk__vnni_cpu() is 0 elsewhere.
 int32_t rk__vnni_cpu(void);
 void rk__gemm_vnni(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flip, const int8_t *packed,
                    const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq);
 void rk__depthwise_vnni(const rk_conv_geometry *g, const uint8_t *in, int32_t inputSigned, int32_t unsignedZero,
                         const rk_depthwise_packed *packed, void *out, const rk_requant *rq, uint8_t *zeroRow);
+
+// x86-64 with AVX2 only (int8_avx2.c): int16 products summed in pairs by vpmaddwd; rk__avx2_cpu() is 0
+// elsewhere. The depthwise kernel reads its own layout (rk__depthwise_pack_avx2).
+int32_t rk__avx2_cpu(void);
+void rk__gemm_avx2(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t lda, uint8_t flip, const int8_t *packed,
+                   const int32_t *bias, void *out, int64_t ldc, const rk_requant *rq);
+void rk__depthwise_avx2(const rk_conv_geometry *g, const uint8_t *in, int32_t inputSigned, int32_t unsignedZero,
+                        const rk_depthwise_packed *packed, void *out, const rk_requant *rq, uint8_t *zeroRow);
+void rk__depthwise_pack_avx2(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
+                             int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier);
 
 // AArch64 (int8_arm.c): NEON everywhere, the ARMv8.2 dot product where rk__dot_cpu(); both 0 elsewhere.
 int32_t rk__neon_cpu(void);

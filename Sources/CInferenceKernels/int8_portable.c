@@ -79,11 +79,17 @@ int64_t rk_depthwise_packed_weight_bytes(int32_t C, int32_t taps) { return (int6
 
 void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
                        int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier) {
-    // An AArch64 core without the dot product runs the widening NEON kernel, which has its own layout.
-    // Keyed on the CPU, not on rk_force_portable: the portable kernel reads the unpacked operands anyway.
+    // The widening kernels (AVX2, and NEON without the dot product) have layouts of their own. Keyed on
+    // the set, not on rk_force_portable: the portable kernel reads the unpacked operands anyway.
 #if RK_ARM_NEON
-    if (!rk__dot_cpu()) {
+    if (rk__kernel_set() == RK_KERNELS_NEON) {
         rk__depthwise_pack_neon(weight, bias, multiplier, C, taps, packedWeight, packedBias, packedMultiplier);
+        return;
+    }
+#endif
+#if RK_X86
+    if (rk__kernel_set() == RK_KERNELS_AVX2) {
+        rk__depthwise_pack_avx2(weight, bias, multiplier, C, taps, unsignedZero, packedWeight, packedBias, packedMultiplier);
         return;
     }
 #endif

@@ -2,7 +2,7 @@
 // compiled with per-function target attributes and chosen at run time (int8_dispatch.c).
 #include "int8_internal.h"
 
-#if RK_X86_VNNI
+#if RK_X86
 #include <immintrin.h>
 #define RK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define RK_INLINE_VNNI static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni")))

@@ -3,7 +3,9 @@
 // extends the comparison to the fast path of the CPU it runs on, including AArch64's sdot under
 // qemu-aarch64 (scripts/test.d/35-kernel-paths), which no Swift test on this x86-64 machine can reach.
 //
-// Usage: kernel-check [CASES] [SEED]
+// Usage: kernel-check [CASES] [SEED] [KERNELS]
+// KERNELS names a set of fast kernels to check instead of the CPU's best (rk_select_int8_kernels), e.g.
+// avx2 on an AVX-512 VNNI machine; exit status 2 when this CPU cannot run it.
 #include "CInferenceKernels.h"
 
 #include <stdio.h>
@@ -147,6 +149,10 @@ static int check_depthwise(int index) {
 int main(int argc, char **argv) {
     const int cases = argc > 1 ? atoi(argv[1]) : 300;
     state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+    if (argc > 3 && !rk_select_int8_kernels(argv[3])) {
+        fprintf(stderr, "kernel-check: this CPU cannot run the %s kernels\n", argv[3]);
+        return 2;
+    }
     if (!rk_fast_int8_available()) {
         fprintf(stderr, "kernel-check: this CPU has no fast int8 kernels; nothing to compare\n");
         return 2;
