@@ -54,7 +54,7 @@ static inline void store_lanes(uint8_t *dst, __m128i bytes, int32_t lanes) {
 // accumulators, the 4 widened weight vectors and the pixel take 14 of the 16 ymm registers.
 #define RK_AVX2_ROWS 2
 
-RK_INLINE_AVX2 void gemm_tile_avx2(int32_t count, int32_t groups, const uint8_t *a, int64_t lda, __m128i flip, const int8_t *w,
+RK_INLINE_AVX2 void gemm_tile_avx2(const int FLIP, int32_t count, int32_t groups, const uint8_t *a, int64_t lda, __m128i flip, const int8_t *w,
                                    const int32_t *bias, const float *multiplier, int32_t lanes, uint8_t *out, int64_t ldc,
                                    const rk_requant *rq, __m256 lo, __m256 hi, __m256i zero) {
     __m256i acc[RK_AVX2_ROWS][4];
@@ -71,7 +71,9 @@ RK_INLINE_AVX2 void gemm_tile_avx2(int32_t count, int32_t groups, const uint8_t 
             int32_t four;
             memcpy(&four, rows[r] + gi * 4, 4);
             // The 4 bytes repeated 4 times, zero-extended: 0..255 as int16, depth 0-3 for each output pair.
-            const __m256i x = _mm256_cvtepu8_epi16(_mm_xor_si128(_mm_set1_epi32(four), flip));
+            __m128i bytes = _mm_set1_epi32(four);
+            if (FLIP) bytes = _mm_xor_si128(bytes, flip);
+            const __m256i x = _mm256_cvtepu8_epi16(bytes);
             for (int q = 0; q < 4; q++) acc[r][q] = _mm256_add_epi32(acc[r][q], _mm256_madd_epi16(x, wv[q]));
         }
     }
@@ -101,9 +103,15 @@ void rk__gemm_avx2(int32_t P, int32_t M, int32_t K, const uint8_t *a, int64_t ld
         const int8_t *w = packed + (int64_t)b * groups * 64;
         const int32_t lanes = imin(16, M - b * 16);
         uint8_t *o = (uint8_t *)out + b * 16;
-        for (int32_t p = 0; p < P; p += RK_AVX2_ROWS)
-            gemm_tile_avx2(imin(RK_AVX2_ROWS, P - p), groups, a + (int64_t)p * lda, lda, flip, w, bias + b * 16,
-                           rq->multiplier + b * 16, lanes, o + (int64_t)p * ldc, ldc, rq, lo, hi, zero);
+        // uint8 activations (flip 0) are the common case: no xor in their loop.
+        for (int32_t p = 0; p < P; p += RK_AVX2_ROWS) {
+            if (flipByte)
+                gemm_tile_avx2(1, imin(RK_AVX2_ROWS, P - p), groups, a + (int64_t)p * lda, lda, flip, w, bias + b * 16,
+                               rq->multiplier + b * 16, lanes, o + (int64_t)p * ldc, ldc, rq, lo, hi, zero);
+            else
+                gemm_tile_avx2(0, imin(RK_AVX2_ROWS, P - p), groups, a + (int64_t)p * lda, lda, flip, w, bias + b * 16,
+                               rq->multiplier + b * 16, lanes, o + (int64_t)p * ldc, ldc, rq, lo, hi, zero);
+        }
     }
 }
 
