@@ -1,10 +1,11 @@
 // Times the int8 kernels of Sources/CInferenceKernels on the convolutions of MobileNetV2 at 224x224
 // (uint8 activations, one thread): every 1x1 convolution as rk_qgemm_u8s8 and every depthwise one as
 // rk_qdepthwise_nhwc, once per kernel set this CPU runs (the portable loops, then each fast set, selected
-// with rk_select_int8_kernels), on the same inputs. The full 3x3 stem convolution is left out (its
-// im2col copy is not a kernel here); its matrix product is in. Prints the median of the runs per set and
-// kind (thread CPU time), and the ratio to the portable kernels. The outputs of every set are compared with the portable
-// ones too: a timing of wrong results would mean nothing.
+// with rk_select_int8_kernels). Layers run in network order, each reading the previous one's output as
+// the network does (so from cache where it fits); residual additions are left out, and of the 3x3 stem
+// only its matrix product is in (its im2col copy is not a kernel here). Prints per set and kind the median
+// over the passes of this thread's CPU time, and the ratio to the portable kernels. Every set's outputs
+// are compared with the portable ones too: a timing of wrong results would mean nothing.
 //
 // Usage: kernel-bench [RUNS]   (scripts/bench-int8-kernels builds and runs it)
 #include "CInferenceKernels.h"
@@ -58,13 +59,16 @@ static void stage(layer *l, int32_t channels, int relu6) {
     l->rq.hi = relu6 ? 170 : 255;   // Relu6 at the output scale of a typical quantized MobileNetV2
 }
 
+// The previous layer's output (the network's input for the first).
+static uint8_t *chained(size_t n) { return count > 1 ? layers[count - 2].out : bytes(n); }
+
 static void add_pointwise(int32_t pixels, int32_t K, int32_t M, int relu6) {
     layer *l = &layers[count++];
     memset(l, 0, sizeof *l);
     l->P = pixels;
     l->K = K;
     l->M = M;
-    l->in = bytes((size_t)pixels * K);
+    l->in = chained((size_t)pixels * K);
     int8_t *w = bytes((size_t)M * K);
     for (int32_t i = 0; i < M * K; i++) w[i] = (int8_t)((int32_t)(next() % 255) - 127);
     l->packed = bytes((size_t)rk_gemm_packed_bytes(M, K));
@@ -87,7 +91,7 @@ static void add_depthwise(int32_t size, int32_t C, int32_t stride) {
     g->padTop = g->padLeft = g->padBottom = g->padRight = 1;
     g->dilationHeight = g->dilationWidth = 1;
     g->outHeight = g->outWidth = (size + 2 - 3) / stride + 1;
-    l->in = bytes((size_t)size * size * C);
+    l->in = chained((size_t)size * size * C);
     l->weight = bytes(sizeof(int32_t) * 9 * (size_t)C);
     for (int32_t i = 0; i < 9 * C; i++) l->weight[i] = (int32_t)(next() % 255) - 127;
     stage(l, C, 1);
@@ -151,19 +155,24 @@ static int compare_double(const void *a, const void *b) {
     return (x > y) - (x < y);
 }
 
-// Median milliseconds of `runs` passes over the layers of one kind; every output compared with the reference.
-static double measure(int depthwise, int runs, int *mismatches) {
-    double times[101];
+// Median milliseconds of the matrix products (times[0]) and the depthwise convolutions (times[1]) over
+// `runs` passes through the network; every output compared with the reference.
+static void measure(int runs, double median[2], int *mismatches) {
+    double times[2][101];
     for (int r = 0; r < runs; r++) {
-        const double start = now();
-        for (int i = 0; i < count; i++)
-            if (layers[i].depthwise == depthwise) run(&layers[i], layers[i].out);
-        times[r] = (now() - start) * 1e3;
+        times[0][r] = times[1][r] = 0;
+        for (int i = 0; i < count; i++) {
+            const double start = now();
+            run(&layers[i], layers[i].out);
+            times[layers[i].depthwise][r] += (now() - start) * 1e3;
+        }
     }
     for (int i = 0; i < count; i++)
-        if (layers[i].depthwise == depthwise && memcmp(layers[i].out, layers[i].reference, out_bytes(&layers[i])) != 0) (*mismatches)++;
-    qsort(times, (size_t)runs, sizeof(double), compare_double);
-    return times[runs / 2];
+        if (memcmp(layers[i].out, layers[i].reference, out_bytes(&layers[i])) != 0) (*mismatches)++;
+    for (int kind = 0; kind < 2; kind++) {
+        qsort(times[kind], (size_t)runs, sizeof(double), compare_double);
+        median[kind] = times[kind][runs / 2];
+    }
 }
 
 static void pack_depthwise(void) {
@@ -189,9 +198,13 @@ int main(int argc, char **argv) {
            count - 17, pointwiseMACs / 1e6, depthwiseMACs / 1e6, runs);
     // The portable kernels first: their outputs are the reference.
     rk_force_portable(1);
-    for (int i = 0; i < count; i++) run(&layers[i], layers[i].reference);
+    for (int i = 0; i < count; i++) {
+        run(&layers[i], layers[i].out);
+        memcpy(layers[i].reference, layers[i].out, out_bytes(&layers[i]));
+    }
     int mismatches = 0;
-    const double portable[2] = {measure(0, runs, &mismatches), measure(1, runs, &mismatches)};
+    double portable[2];
+    measure(runs, portable, &mismatches);
     rk_force_portable(0);
     printf("%-12s  matrix products %8.2f ms   depthwise %8.2f ms   total %8.2f ms\n", "portable", portable[0], portable[1],
            portable[0] + portable[1]);
@@ -199,7 +212,8 @@ int main(int argc, char **argv) {
     for (size_t s = 0; s < sizeof sets / sizeof sets[0]; s++) {
         if (!rk_select_int8_kernels(sets[s])) continue;
         pack_depthwise();   // the layout follows the selected set
-        const double fast[2] = {measure(0, runs, &mismatches), measure(1, runs, &mismatches)};
+        double fast[2];
+        measure(runs, fast, &mismatches);
         printf("%-12s  matrix products %8.2f ms   depthwise %8.2f ms   total %8.2f ms   portable/%s: %.2fx, %.2fx, %.2fx\n",
                sets[s], fast[0], fast[1], fast[0] + fast[1], sets[s], portable[0] / fast[0], portable[1] / fast[1],
                (portable[0] + portable[1]) / (fast[0] + fast[1]));
