@@ -3,7 +3,7 @@
 // a depthwise kernel vectorises across channels without transposes.
 //
 // This file: operand packing, im2col, the portable kernels (plain loops, the reference the fast paths of
-// int8_x86.c and int8_arm.c match byte for byte), and the elementwise and layout kernels.
+// int8_x86.c, int8_avx2.c and int8_arm.c match byte for byte), and the elementwise and layout kernels.
 #include "int8_internal.h"
 
 static inline void store_byte(void *out, int64_t index, int32_t value) { ((uint8_t *)out)[index] = (uint8_t)value; }

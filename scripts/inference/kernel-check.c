@@ -1,7 +1,7 @@
-// Cross-checks the dot-product kernels of Sources/CInferenceKernels against the portable ones on random
+// Cross-checks the fast int8 kernels of Sources/CInferenceKernels against the portable ones on random
 // shapes, byte for byte: the Swift parity suite compares the portable path with onnxruntime, this program
-// extends the comparison to the fast path of the CPU it runs on, including AArch64's sdot under
-// qemu-aarch64 (scripts/test.d/35-kernel-paths), which no Swift test on this x86-64 machine can reach.
+// extends the comparison to the fast paths of the CPU it runs on, including AArch64's sdot and plain NEON
+// under qemu-aarch64 (scripts/test.d/35-kernel-paths), which no Swift test on this x86-64 machine can reach.
 //
 // Usage: kernel-check [CASES] [SEED] [KERNELS]
 // KERNELS names a set of fast kernels to check instead of the CPU's best (rk_select_int8_kernels), e.g.
