@@ -3,7 +3,7 @@
 // a depthwise kernel vectorises across channels without transposes.
 //
 // This file: operand packing, im2col, the portable kernels (plain loops, the reference the fast paths of
-// int8_x86.c and int8_arm.c match byte for byte), and the elementwise and layout kernels.
+// int8_x86.c, int8_avx2.c and int8_arm.c match byte for byte), and the elementwise and layout kernels.
 #include "int8_internal.h"
 
 static inline void store_byte(void *out, int64_t index, int32_t value) { ((uint8_t *)out)[index] = (uint8_t)value; }
@@ -79,6 +79,20 @@ int64_t rk_depthwise_packed_weight_bytes(int32_t C, int32_t taps) { return (int6
 
 void rk_depthwise_pack(const int32_t *weight, const int32_t *bias, const float *multiplier, int32_t C, int32_t taps,
                        int32_t unsignedZero, int8_t *packedWeight, int32_t *packedBias, float *packedMultiplier) {
+    // The widening kernels (AVX2, and NEON without the dot product) have layouts of their own. Keyed on
+    // the set, not on rk_force_portable: the portable kernel reads the unpacked operands anyway.
+#if RK_ARM_NEON
+    if (rk__kernel_set() == RK_KERNELS_NEON) {
+        rk__depthwise_pack_neon(weight, bias, multiplier, C, taps, packedWeight, packedBias, packedMultiplier);
+        return;
+    }
+#endif
+#if RK_X86
+    if (rk__kernel_set() == RK_KERNELS_AVX2) {
+        rk__depthwise_pack_avx2(weight, bias, multiplier, C, taps, unsignedZero, packedWeight, packedBias, packedMultiplier);
+        return;
+    }
+#endif
     const int32_t blocks = (C + 63) / 64;
     memset(packedWeight, 0, (size_t)rk_depthwise_packed_weight_bytes(C, taps));
     for (int32_t b = 0; b < blocks; b++) {

@@ -2,7 +2,7 @@
 // compiled with per-function target attributes and chosen at run time (int8_dispatch.c).
 #include "int8_internal.h"
 
-#if RK_X86_VNNI
+#if RK_X86
 #include <immintrin.h>
 #define RK_VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
 #define RK_INLINE_VNNI static inline __attribute__((always_inline, target("avx512f,avx512bw,avx512vl,avx512vnni")))
@@ -124,35 +124,13 @@ RK_INLINE_VNNI void depthwise_rows(const int SIGNED, const rk_conv_geometry *g, 
     const __m512 lo = _mm512_set1_ps((float)(rq->lo - rq->zeroPoint)), hi = _mm512_set1_ps((float)(rq->hi - rq->zeroPoint));
     const __m512i outZero = _mm512_set1_epi32(rq->zeroPoint);
     const __m512i flip = _mm512_set1_epi8((char)0x80);
-    const uint8_t *sources[RK_DW_PIXELS][64];
-    int64_t offsets[64];
-    for (int32_t kh = 0; kh < KH; kh++)
-        for (int32_t kw = 0; kw < KW; kw++)
-            offsets[kh * KW + kw] = ((int64_t)kh * g->dilationHeight * g->inWidth + (int64_t)kw * g->dilationWidth) * C;
+    const uint8_t *sources[RK_DW_PIXELS][RK_DW_MAX_TAPS];
+    int64_t offsets[RK_DW_MAX_TAPS];
+    rk__depthwise_offsets(g, offsets);
     for (int32_t oh = 0; oh < g->outHeight; oh++) {
         for (int32_t ow0 = 0; ow0 < g->outWidth; ow0 += RK_DW_PIXELS) {
             const int32_t count = imin(RK_DW_PIXELS, g->outWidth - ow0);
-            const int32_t ih0 = oh * g->strideHeight - g->padTop, iw0 = ow0 * g->strideWidth - g->padLeft;
-            const int interior = count == RK_DW_PIXELS && ih0 >= 0 && ih0 + (KH - 1) * g->dilationHeight < g->inHeight
-                && iw0 >= 0 && iw0 + (RK_DW_PIXELS - 1) * g->strideWidth + (KW - 1) * g->dilationWidth < g->inWidth;
-            if (interior) {
-                // Every tap inside the image: fixed offsets from each pixel's first tap, no bounds checks.
-                const uint8_t *origin = in + ((int64_t)ih0 * g->inWidth + iw0) * C;
-                for (int p = 0; p < RK_DW_PIXELS; p++) {
-                    const uint8_t *first = origin + (int64_t)p * g->strideWidth * C;
-                    for (int32_t t = 0; t < taps; t++) sources[p][t] = first + offsets[t];
-                }
-            } else for (int p = 0; p < RK_DW_PIXELS; p++) {
-                const int32_t ow = ow0 + imin(p, count - 1);   // past the row's end: repeat the last pixel, not stored
-                for (int32_t kh = 0; kh < KH; kh++) {
-                    const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
-                    for (int32_t kw = 0; kw < KW; kw++) {
-                        const int32_t iw = ow * g->strideWidth - g->padLeft + kw * g->dilationWidth;
-                        const int inside = ih >= 0 && ih < g->inHeight && iw >= 0 && iw < g->inWidth;
-                        sources[p][kh * KW + kw] = inside ? in + ((int64_t)ih * g->inWidth + iw) * C : zeroRow;
-                    }
-                }
-            }
+            rk__depthwise_sources(g, in, zeroRow, offsets, oh, ow0, count, RK_DW_PIXELS, sources);
             uint8_t *dst = (uint8_t *)out + ((int64_t)oh * g->outWidth + ow0) * C;
             for (int32_t b = 0; b < blocks; b++) {
                 const int32_t c = b * 64;

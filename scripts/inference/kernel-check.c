@@ -1,9 +1,11 @@
-// Cross-checks the dot-product kernels of Sources/CInferenceKernels against the portable ones on random
+// Cross-checks the fast int8 kernels of Sources/CInferenceKernels against the portable ones on random
 // shapes, byte for byte: the Swift parity suite compares the portable path with onnxruntime, this program
-// extends the comparison to the fast path of the CPU it runs on, including AArch64's sdot under
-// qemu-aarch64 (scripts/test.d/35-kernel-paths), which no Swift test on this x86-64 machine can reach.
+// extends the comparison to the fast paths of the CPU it runs on, including AArch64's sdot and plain NEON
+// under qemu-aarch64 (scripts/test.d/35-kernel-paths), which no Swift test on this x86-64 machine can reach.
 //
-// Usage: kernel-check [CASES] [SEED]
+// Usage: kernel-check [CASES] [SEED] [KERNELS]
+// KERNELS names a set of fast kernels to check instead of the CPU's best (rk_select_int8_kernels), e.g.
+// avx2 on an AVX-512 VNNI machine; exit status 2 when this CPU cannot run it.
 #include "CInferenceKernels.h"
 
 #include <stdio.h>
@@ -69,14 +71,18 @@ static int check_gemm(int index) {
     return bad;
 }
 
+// Depthwise cases compared (random kernels larger than their padded input are skipped), and how many
+// of them had each feature, so a run shows what it covered.
+static int depthwiseRun, depthwiseSigned, depthwiseOdd, depthwiseLarge, depthwiseStrided, depthwiseDilated;
+
 static int check_depthwise(int index) {
     rk_conv_geometry g = {0};
     static const int32_t few[] = {1, 2, 4, 8, 16, 32};
     g.inChannels = g.outChannels = g.group = (next() & 1) ? few[next() % 6] : range(1, 200);
     g.inHeight = range(1, 14);
     g.inWidth = range(1, 14);
-    g.kernelHeight = range(1, 5);
-    g.kernelWidth = range(1, 5);
+    g.kernelHeight = range(1, 7);
+    g.kernelWidth = range(1, 7);
     g.strideHeight = range(1, 2);
     g.strideWidth = range(1, 2);
     g.dilationHeight = range(1, 2);
@@ -88,6 +94,12 @@ static int check_depthwise(int index) {
     g.outWidth = (g.inWidth + g.padLeft + g.padRight - extentW) / g.strideWidth + 1;
     const int32_t C = g.inChannels, taps = g.kernelHeight * g.kernelWidth;
     const int32_t inputSigned = (int32_t)(next() & 1), zero = inputSigned ? range(-128, 127) : range(0, 255);
+    depthwiseRun++;
+    depthwiseSigned += inputSigned;
+    depthwiseOdd += C % 2;
+    depthwiseLarge += g.kernelHeight >= 6 || g.kernelWidth >= 6;
+    depthwiseStrided += g.strideHeight == 2 || g.strideWidth == 2;
+    depthwiseDilated += g.dilationHeight == 2 || g.dilationWidth == 2;
     uint8_t *in = slack((size_t)C * g.inHeight * g.inWidth);
     int32_t *weight = slack(sizeof(int32_t) * (size_t)(taps * C)), *bias = slack(sizeof(int32_t) * (size_t)C);
     float *multiplier = slack(sizeof(float) * (size_t)(C + 16));
@@ -137,13 +149,19 @@ static int check_depthwise(int index) {
 int main(int argc, char **argv) {
     const int cases = argc > 1 ? atoi(argv[1]) : 300;
     state = argc > 2 ? strtoull(argv[2], NULL, 10) : 1;
+    if (argc > 3 && !rk_select_int8_kernels(argv[3])) {
+        fprintf(stderr, "kernel-check: this CPU cannot run the %s kernels\n", argv[3]);
+        return 2;
+    }
     if (!rk_fast_int8_available()) {
         fprintf(stderr, "kernel-check: this CPU has no fast int8 kernels; nothing to compare\n");
         return 2;
     }
     int failures = 0;
     for (int i = 0; i < cases; i++) failures += check_gemm(i) + check_depthwise(i);
-    printf("kernel-check (%s): %d random matrix products and depthwise convolutions, fast vs portable: %d mismatches\n",
-           rk_int8_kernels(), cases, failures);
+    printf("kernel-check (%s): %d random matrix products and %d depthwise convolutions, fast vs portable: %d mismatches\n",
+           rk_int8_kernels(), cases, depthwiseRun, failures);
+    printf("  depthwise: %d int8 input, %d odd channel counts, %d with a kernel side of 6 or 7, %d strided, %d dilated\n",
+           depthwiseSigned, depthwiseOdd, depthwiseLarge, depthwiseStrided, depthwiseDilated);
     return failures ? 1 : 0;
 }

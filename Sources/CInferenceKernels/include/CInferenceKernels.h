@@ -52,13 +52,18 @@ void rk_qgemm(int32_t M, int32_t N, int32_t K, const int16_t *a, const int8_t *b
 
 // MARK: - Channels-last (NHWC) integer kernels, with AVX-512 VNNI fast paths chosen at run time
 
-/// 1 when this CPU has fast int8 kernels (x86-64: AVX-512 VNNI vpdpbusd; AArch64: NEON, with the
-/// ARMv8.2 dot product sdot where the core has it) and they are not disabled.
+/// 1 when this CPU has fast int8 kernels (x86-64: AVX-512 VNNI vpdpbusd, else AVX2; AArch64: NEON, with
+/// the ARMv8.2 dot product sdot where the core has it) and they are not disabled.
 int32_t rk_fast_int8_available(void);
-/// Which int8 kernels run: "avx512-vnni", "neon-sdot", "neon" or "portable".
+/// Which int8 kernels run: "avx512-vnni", "avx2", "neon-sdot", "neon" or "portable".
 const char *rk_int8_kernels(void);
 /// Disables (1) or re-enables (0) the fast paths, so tests can compare them with the portable kernels.
 void rk_force_portable(int32_t on);
+/// For tests: runs the fast kernels named (a name of rk_int8_kernels) instead of the CPU's best, e.g.
+/// "avx2" on an AVX-512 VNNI machine or "neon" on a core with sdot; NULL restores the best. Returns 0
+/// (and changes nothing) when this CPU cannot run them. rk_depthwise_pack follows the selection, so
+/// select before packing. Process-wide, not thread-safe.
+int32_t rk_select_int8_kernels(const char *name);
 
 /// Bytes of weights packed by rk_gemm_pack for M outputs of depth K.
 int64_t rk_gemm_packed_bytes(int32_t M, int32_t K);
@@ -87,7 +92,9 @@ void rk_im2col_nhwc(const rk_conv_geometry *g, const uint8_t *in, int32_t channe
 /// channel 4i+j), and bias (zero-point correction folded in) and multipliers in the same permuted order.
 /// For few channels (rk_depthwise_flat_supported) the `flat` operands tile the same pattern over 64
 /// bytes of 64/C neighbouring pixels (rk_depthwise_pack_flat: taps x 256 bytes, 64 bias and multiplier
-/// slots); NULL otherwise.
+/// slots); NULL otherwise. Where the widening kernels run (AVX2; NEON without the dot product),
+/// rk_depthwise_pack makes their layout instead, in the same buffers (see rk__depthwise_pack_avx2 and
+/// rk__depthwise_pack_neon); the flat operands are unused there.
 typedef struct {
     const int8_t *weight;
     const int32_t *bias;

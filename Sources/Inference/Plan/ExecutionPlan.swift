@@ -304,9 +304,9 @@ public final class ExecutionPlan {
 
 /// Which kernels run: the dot-product fast paths are chosen at run time from the CPU's features.
 public enum CInferenceKernelsInfo {
-    /// True when this CPU runs fast int8 kernels (AVX-512 VNNI on x86-64, NEON with or without sdot on AArch64).
+    /// True when this CPU runs fast int8 kernels (AVX-512 VNNI or AVX2 on x86-64, NEON with or without sdot on AArch64).
     public static var fastAvailable: Bool { rk_fast_int8_available() != 0 }
-    /// Which int8 kernels run: "avx512-vnni", "neon-sdot", "neon" or "portable" (for logs and benchmarks).
+    /// Which int8 kernels run: "avx512-vnni", "avx2", "neon-sdot", "neon" or "portable" (for logs and benchmarks).
     public static var name: String { String(cString: rk_int8_kernels()) }
 
     /// Runs `body` with only the portable kernels (for tests comparing both paths). Not thread-safe:
