@@ -18,9 +18,7 @@ public struct ConfigSource: Sendable {
     /// Parses YAML text into the root node. An empty document is an empty mapping.
     public func parse(_ text: String) throws(ConfigurationError) -> ConfigNode {
         do {
-            // The basic resolver: this reader types every scalar itself (int(), bool(), duration()...), and Yams'
-            // default resolver compiles NSRegularExpressions, which load ICU (about 2 MB resident in the daemon).
-            let node = try Yams.compose(yaml: text, .basic) ?? Node.mapping(Node.Mapping([]))
+            let node = try Yams.compose(yaml: text, .basic) ?? ConfigNode.emptyMapping
             return ConfigNode(node: node, keyPath: "", source: self)
         } catch {
             throw ConfigurationError(file: file, keyPath: "", line: Self.line(of: error), problem: .syntax("\(error)"))
@@ -63,6 +61,11 @@ public struct ConfigSource: Sendable {
 
 /// One value in a configuration tree with its key path, so every error names where it happened.
 public struct ConfigNode {
+    /// Yams nodes are made with the basic resolver: this reader types every scalar itself (int(), bool(),
+    /// duration()...), and Yams' default resolver (also the default of a node's tag) compiles
+    /// NSRegularExpressions, which load ICU: about 2 MB resident in the daemon for nothing.
+    static var emptyMapping: Node { .mapping(Node.Mapping([], Tag(.implicit, .basic))) }
+
     let node: Node
     /// Dotted key path from the root, e.g. `cameras[0].device`.
     public let keyPath: String
@@ -273,7 +276,7 @@ public final class ConfigMapping {
         if let node = optional(key) {
             mapping = try node.mapping()
         } else {
-            mapping = ConfigMapping(entries: [], parent: ConfigNode(node: .mapping(Node.Mapping([])), keyPath: parent.join(key), source: parent.source))
+            mapping = ConfigMapping(entries: [], parent: ConfigNode(node: ConfigNode.emptyMapping, keyPath: parent.join(key), source: parent.source))
         }
         let value = try body(mapping)
         try mapping.finish()
