@@ -44,9 +44,11 @@ public final class Classifier: Sendable {
         let plan: ExecutionPlan
         var output: [Float]
         var decoder: JPEGDecoder?
-        /// The DCT-scaled decode of the last frame; same-size frames reuse its storage.
+        /// The DCT-scaled decode of the last frame (YCbCr planes, or RGB for JPEGs without them);
+        /// same-size frames reuse its storage.
+        var planes = YCbCrImage()
         var decoded = RGBImage(width: 0, height: 0, pixels: [])
-        var resizer = AreaResizer()
+        var resampler = InputResampler()
 
         init(plan: ExecutionPlan) {
             self.plan = plan
@@ -107,10 +109,15 @@ public final class Classifier: Sendable {
 
     /// Decodes a JPEG at the fastest DCT scale that keeps the region at least the input size, then
     /// classifies it. Decode, resize and tensor buffers are reused from the previous frame.
+    ///
+    /// YCbCr and greyscale JPEGs are decoded to their planes (no chroma upsampling or colour conversion
+    /// in libjpeg) and resized per plane, converting each output pixel to RGB: the same tensor as decoding
+    /// to RGB and resizing, within the rounding described at `Preprocessor.tensor(from:YCbCrImage...)`.
+    /// Other JPEGs (RGB-coded, unusual sampling) go through RGB.
     public func classify(jpeg: [UInt8], regionOfInterest: NormalizedRect? = nil) throws(InferenceError) -> Classification {
         let start = ContinuousClock.now
         return try engine.withLock { (engine) throws(InferenceError) -> Classification in
-            let decoded: Result<Void, JPEGError> = jpeg.withUnsafeBytes { buffer in
+            let decoded: Result<Bool, JPEGError> = jpeg.withUnsafeBytes { buffer in
                 do throws(JPEGError) {
                     if engine.decoder == nil { engine.decoder = try JPEGDecoder() }
                     guard let decoder = engine.decoder else { throw JPEGError(kind: .fatal("no decoder"), call: "tjInitDecompress") }
@@ -119,14 +126,27 @@ public final class Classifier: Sendable {
                                                            regionOfInterest: regionOfInterest)
                     let scale = decoder.modelInputScale(header: header, region: region,
                                                         width: preprocessor.width, height: preprocessor.height)
+                    if header.decodesToPlanes {
+                        try decoder.decodePlanes(buffer, scale: scale, header: header, into: &engine.planes)
+                        return .success(true)
+                    }
                     try decoder.decode(buffer, scale: scale, header: header, into: &engine.decoded)
-                    return .success(())
+                    return .success(false)
                 } catch {
                     return .failure(error)
                 }
             }
-            if case .failure(let error) = decoded { throw .image("\(error)") }
-            return try classify(engine, image: engine.decoded, regionOfInterest: regionOfInterest, start: start)
+            switch decoded {
+            case .failure(let error):
+                throw .image("\(error)")
+            case .success(true):
+                try preprocessor.tensor(from: engine.planes, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer,
+                                        resampler: &engine.resampler)
+            case .success(false):
+                try preprocessor.tensor(from: engine.decoded, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer,
+                                        resampler: &engine.resampler)
+            }
+            return try finish(engine, start: start)
         }
     }
 
@@ -139,7 +159,12 @@ public final class Classifier: Sendable {
     }
 
     private func classify(_ engine: Engine, image: RGBImage, regionOfInterest: NormalizedRect?, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
-        try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer, resizer: &engine.resizer)
+        try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer, resampler: &engine.resampler)
+        return try finish(engine, start: start)
+    }
+
+    /// Runs the plan on the tensor the preprocessor wrote and turns the output into scores.
+    private func finish(_ engine: Engine, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
         try engine.run()
         let probabilities = appliesSoftmax ? Self.softmax(engine.output) : engine.output.map(Double.init)
         var scores: [String: Double] = [:]
