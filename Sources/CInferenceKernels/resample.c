@@ -84,11 +84,42 @@ static inline float round_level(float v) {
     return (float)(int32_t)fmaxf(v, 0.0f);
 }
 
+// Normalises one output row of rounded levels (in place) and stores it: NCHW float, or quantized NHWC.
+static inline __attribute__((always_inline)) void emit_row(const rk_area_output *output, int32_t row, float *restrict red,
+                                                           float *restrict green, float *restrict blue) {
+    const int32_t width = output->width;
+    for (int32_t j = 0; j < width; j++) {
+        red[j] = red[j] * output->scale[0] + output->offset[0];
+        green[j] = green[j] * output->scale[1] + output->offset[1];
+        blue[j] = blue[j] * output->scale[2] + output->offset[2];
+    }
+    if (output->quantized == NULL) {
+        const int64_t pixels = (int64_t)width * output->height;
+        float *r = output->tensor + (int64_t)row * width;
+        memcpy(r, red, sizeof(float) * (size_t)width);
+        memcpy(r + pixels, green, sizeof(float) * (size_t)width);
+        memcpy(r + 2 * pixels, blue, sizeof(float) * (size_t)width);
+        return;
+    }
+    // The same operations as rk_quantize_nchw_to_nhwc on the same float values: identical bytes.
+    const float scale = output->quantScale, fz = (float)output->quantZero;
+    const float lo = (float)output->quantLo, hi = (float)output->quantHi;
+    const int32_t zero = output->quantZero;
+    uint8_t *out = output->quantized + (int64_t)row * width * 3;
+    const float *lines[3] = {red, green, blue};
+    for (int32_t c = 0; c < 3; c++) {
+        const float *src = lines[c];
+        for (int32_t j = 0; j < width; j++) {
+            const float v = nearbyintf(src[j] / scale) + fz;
+            out[(int64_t)j * 3 + c] = (uint8_t)(v != v ? zero : (int32_t)fminf(fmaxf(v, lo), hi));
+        }
+    }
+}
+
 RK_MULTIVERSION
 void rk_resample_rgb_nchw(const rk_area_plane *plane, const rk_area_output *output, float *scratch) {
     const int32_t width = output->width, height = output->height, span = plane->span, taps = plane->columns.taps;
-    float *sum = scratch, *line = sum + 3 * (span + taps) + 4;
-    const int64_t pixels = (int64_t)width * height;
+    float *sum = scratch, *red = sum + 3 * (span + taps) + 4, *green = red + width, *blue = green + width;
     for (int32_t row = 0; row < height; row++) {
         sum_rows(plane->origin, plane->stride, span * 3, &plane->rows, row, sum);
         // One 4-lane load per tap: R, G, B and the next pixel's R (weighted, then ignored).
@@ -96,16 +127,11 @@ void rk_resample_rgb_nchw(const rk_area_plane *plane, const rk_area_output *outp
             const float *s = sum + 3 * plane->columns.first[j], *w = plane->columns.weight + (int64_t)j * taps;
             rk_f32x4 acc = {0, 0, 0, 0};
             for (int32_t t = 0; t < taps; t++) acc += load4(s + 3 * t) * w[t];
-            line[3 * j] = acc[0];
-            line[3 * j + 1] = acc[1];
-            line[3 * j + 2] = acc[2];
+            red[j] = round_level(acc[0]);
+            green[j] = round_level(acc[1]);
+            blue[j] = round_level(acc[2]);
         }
-        float *r = output->tensor + (int64_t)row * width, *g = r + pixels, *b = g + pixels;
-        for (int32_t j = 0; j < width; j++) {
-            r[j] = round_level(line[3 * j]) * output->scale[0] + output->offset[0];
-            g[j] = round_level(line[3 * j + 1]) * output->scale[1] + output->offset[1];
-            b[j] = round_level(line[3 * j + 2]) * output->scale[2] + output->offset[2];
-        }
+        emit_row(output, row, red, green, blue);
     }
 }
 
@@ -114,19 +140,13 @@ void rk_resample_ycc_nchw(const rk_area_plane *planes, int32_t planeCount, const
     const int32_t width = output->width, height = output->height;
     const rk_area_plane *luma = &planes[0];
     float *lumaSum = scratch, *y = lumaSum + luma->span + luma->columns.taps, *cb = y + width, *cr = cb + width, *chromaSum = cr + width;
-    const int64_t pixels = (int64_t)width * height;
     for (int32_t row = 0; row < height; row++) {
         sum_rows(luma->origin, luma->stride, luma->span, &luma->rows, row, lumaSum);
         sum_columns(lumaSum, &luma->columns, y);
-        float *r = output->tensor + (int64_t)row * width, *g = r + pixels, *b = g + pixels;
         if (planeCount != 3) {
             // Greyscale: R = G = B = Y.
-            for (int32_t j = 0; j < width; j++) {
-                const float level = round_level(y[j]);
-                r[j] = level * output->scale[0] + output->offset[0];
-                g[j] = level * output->scale[1] + output->offset[1];
-                b[j] = level * output->scale[2] + output->offset[2];
-            }
+            for (int32_t j = 0; j < width; j++) y[j] = cb[j] = cr[j] = round_level(y[j]);
+            emit_row(output, row, y, cb, cr);
             continue;
         }
         const rk_area_plane *blueDiff = &planes[1], *redDiff = &planes[2];
@@ -134,13 +154,15 @@ void rk_resample_ycc_nchw(const rk_area_plane *planes, int32_t planeCount, const
         sum_columns(chromaSum, &blueDiff->columns, cb);
         sum_rows(redDiff->origin, redDiff->stride, redDiff->span, &redDiff->rows, row, chromaSum);
         sum_columns(chromaSum, &redDiff->columns, cr);
-        // JFIF full-range YCbCr -> RGB with libjpeg's constants (jdcolor.c). The conversion is affine,
-        // so converting the averages equals averaging the converted pixels up to clamping and rounding.
+        // JFIF full-range YCbCr -> RGB with libjpeg's constants (jdcolor.c), in place (y, cb, cr become
+        // R, G, B). The conversion is affine, so converting the averages equals averaging the converted
+        // pixels up to clamping and rounding.
         for (int32_t j = 0; j < width; j++) {
-            const float u = cb[j] - 128.0f, v = cr[j] - 128.0f;
-            r[j] = round_level(y[j] + 1.40200f * v) * output->scale[0] + output->offset[0];
-            g[j] = round_level(y[j] - 0.34414f * u - 0.71414f * v) * output->scale[1] + output->offset[1];
-            b[j] = round_level(y[j] + 1.77200f * u) * output->scale[2] + output->offset[2];
+            const float luminance = y[j], u = cb[j] - 128.0f, v = cr[j] - 128.0f;
+            y[j] = round_level(luminance + 1.40200f * v);
+            cb[j] = round_level(luminance - 0.34414f * u - 0.71414f * v);
+            cr[j] = round_level(luminance + 1.77200f * u);
         }
+        emit_row(output, row, y, cb, cr);
     }
 }

@@ -227,3 +227,70 @@ import TestSupport
         print("planar vs RGB path on \(count) simulation frames: tensor max \(worst) levels, mean \(meanSum / Double(max(count, 1))) levels; scores max difference \(scoreWorst)")
     }
 }
+
+/// The input QuantizeLinear fused into the preprocessor: where the plan allows it, writing the quantized
+/// channels-last bytes and skipping that step gives the same output as the float tensor through the whole plan.
+@Suite struct QuantizedInputTests {
+    @Test func fusedInputQuantizationGivesTheUnfusedOutput() throws {
+        let fixtures = try Fixtures.load()
+        let decoder = try JPEGDecoder()
+        let jpeg = try JPEGEncoder().encode(InputResamplerTests.frame(width: 200, height: 120), quality: 90)
+        let header = try decoder.header(jpeg)
+        var planes = YCbCrImage()
+        try jpeg.withUnsafeBytes { try decoder.decodePlanes($0, scale: .init(numerator: 1, denominator: 1), header: header, into: &planes) }
+        let rgb = try decoder.decode(jpeg)
+        var fused: [String] = []
+        for item in fixtures.cases {
+            let plan = try ExecutionPlan(model: fixtures.model(item.name))
+            guard plan.inputShape.count == 4, plan.inputShape[1] == 3,
+                  let quantization = plan.inputQuantization, let bytes = plan.quantizedInputBuffer else { continue }
+            fused.append(item.name)
+            #expect(bytes.count == plan.inputCount)
+            let preprocessor = Preprocessor(width: plan.inputShape[3], height: plan.inputShape[2], mean: InputResamplerTests.mean,
+                                            std: InputResamplerTests.std, resize: .centerCrop)
+            let roi = NormalizedRect(x: 0.1, y: 0.2, width: 0.7, height: 0.6)
+            for source in ["planes", "rgb"] {
+                var resampler = InputResampler()
+                var tensor = [Float](repeating: 0, count: plan.inputCount)
+                try tensor.withUnsafeMutableBufferPointer { buffer in
+                    if source == "planes" {
+                        try preprocessor.tensor(from: planes, regionOfInterest: roi, into: buffer, resampler: &resampler)
+                    } else {
+                        try preprocessor.tensor(from: rgb, regionOfInterest: roi, into: buffer, resampler: &resampler)
+                    }
+                }
+                let unfused = try plan.run(input: tensor)
+                if source == "planes" {
+                    try preprocessor.write(planes, regionOfInterest: roi, into: .quantized(bytes, quantization), resampler: &resampler)
+                } else {
+                    try preprocessor.write(rgb, regionOfInterest: roi, into: .quantized(bytes, quantization), resampler: &resampler)
+                }
+                var output = [Float](repeating: .nan, count: plan.outputCount)
+                try output.withUnsafeMutableBufferPointer { try plan.runQuantized(output: $0) }
+                #expect(output == unfused, "\(item.name) from \(source)")
+            }
+        }
+        #expect(fused.count >= 3, "fused: \(fused)")
+        #expect(fused.contains("mobilenet_v2_qdq_pc"))
+    }
+
+    @Test func floatModelsKeepTheirInput() throws {
+        let plan = try ExecutionPlan(model: Fixtures.load().model("mobilenet_v2_float"))
+        #expect(plan.inputQuantization == nil && plan.quantizedInputBuffer == nil)
+        var output = [Float](repeating: 0, count: plan.outputCount)
+        #expect(throws: InferenceError.self) { try output.withUnsafeMutableBufferPointer { try plan.runQuantized(output: $0) } }
+    }
+
+    /// The classifier uses the fused path for such a model: its scores are the float tensor's through the whole plan.
+    @Test func classifierUsesTheFusedPath() throws {
+        let classifier = try Classifier(modelPath: Fixtures.load().path("mobilenet_v2_qdq_pc", ".onnx"))
+        let image = InputResamplerTests.frame(width: 96, height: 64)
+        let result = try classifier.classify(image: image)
+        var tensor = [Float](repeating: 0, count: 3 * 32 * 32)
+        try tensor.withUnsafeMutableBufferPointer { try classifier.preprocessor.tensor(from: image, into: $0) }
+        let (_, output) = try classifier.run(input: tensor)
+        let largest = output.map(Double.init).max() ?? 0
+        let exps = output.map { Foundation.exp(Double($0) - largest) }
+        #expect(result.scores["dirty"] == exps[1] / exps.reduce(0, +))
+    }
+}

@@ -172,16 +172,21 @@ typedef struct {
     rk_area_axis columns, rows;
 } rk_area_plane;
 
-/// The NCHW float tensor written: value = round(average to 8 bits) * scale[c] + offset[c].
+/// Where the result goes: value = round(average to 8 bits) * scale[c] + offset[c] into the NCHW float
+/// `tensor`, or, when `quantized` is set, that value quantized exactly as rk_quantize_nchw_to_nhwc does
+/// (round_half_even(value / quantScale) + quantZero, clamped to quantLo...quantHi) into NHWC bytes.
 typedef struct {
-    float *tensor;            // 3 x height x width
+    float *tensor;            // 3 x height x width, or NULL
+    uint8_t *quantized;       // height x width x 3, or NULL
     int32_t width, height;
     float scale[3], offset[3];
+    float quantScale;
+    int32_t quantZero, quantLo, quantHi;
 } rk_area_output;
 
-/// Interleaved RGB -> NCHW. `scratch` holds 3 * (span + column taps) + 4 + 3 * width floats, zeroed once.
+/// Interleaved RGB -> the output. `scratch` holds 3 * (span + column taps) + 4 + 3 * width floats, zeroed once.
 void rk_resample_rgb_nchw(const rk_area_plane *plane, const rk_area_output *output, float *scratch);
-/// JPEG planes -> NCHW RGB: Y, Cb, Cr (planeCount 3; each with its own axes, so chroma at its own
+/// JPEG planes -> the output (RGB): Y, Cb, Cr (planeCount 3; each with its own axes, so chroma at its own
 /// resolution) or Y alone (planeCount 1, greyscale: R = G = B = Y). Each output pixel is converted from
 /// the averaged YCbCr with JFIF full-range constants. `scratch` holds (luma span + its column taps) +
 /// (chroma span + its column taps) + 3 * width floats, zeroed once.

@@ -55,9 +55,22 @@ public final class Classifier: Sendable {
             output = [Float](repeating: 0, count: plan.outputCount)
         }
 
-        /// Runs the plan on its input buffer (the preprocessor writes the tensor straight into it).
+        /// Runs the plan on its float input buffer.
         func run() throws(InferenceError) {
             try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in try plan.run(output: target) }
+        }
+
+        /// Where the preprocessor writes a frame: the bytes the plan's input QuantizeLinear would make when
+        /// the plan lets it (that step is then skipped), else the float input tensor.
+        var destination: InputResampler.Destination {
+            if let quantization = plan.inputQuantization, let bytes = plan.quantizedInputBuffer { return .quantized(bytes, quantization) }
+            return .tensor(plan.inputBuffer)
+        }
+
+        /// Runs the plan on what the preprocessor wrote to `destination`.
+        func runPreprocessed() throws(InferenceError) {
+            guard plan.inputQuantization != nil else { return try run() }
+            try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in try plan.runQuantized(output: target) }
         }
     }
 
@@ -140,11 +153,9 @@ public final class Classifier: Sendable {
             case .failure(let error):
                 throw .image("\(error)")
             case .success(true):
-                try preprocessor.tensor(from: engine.planes, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer,
-                                        resampler: &engine.resampler)
+                try preprocessor.write(engine.planes, regionOfInterest: regionOfInterest, into: engine.destination, resampler: &engine.resampler)
             case .success(false):
-                try preprocessor.tensor(from: engine.decoded, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer,
-                                        resampler: &engine.resampler)
+                try preprocessor.write(engine.decoded, regionOfInterest: regionOfInterest, into: engine.destination, resampler: &engine.resampler)
             }
             return try finish(engine, start: start)
         }
@@ -159,13 +170,13 @@ public final class Classifier: Sendable {
     }
 
     private func classify(_ engine: Engine, image: RGBImage, regionOfInterest: NormalizedRect?, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
-        try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer, resampler: &engine.resampler)
+        try preprocessor.write(image, regionOfInterest: regionOfInterest, into: engine.destination, resampler: &engine.resampler)
         return try finish(engine, start: start)
     }
 
-    /// Runs the plan on the tensor the preprocessor wrote and turns the output into scores.
+    /// Runs the plan on what the preprocessor wrote and turns the output into scores.
     private func finish(_ engine: Engine, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
-        try engine.run()
+        try engine.runPreprocessed()
         let probabilities = appliesSoftmax ? Self.softmax(engine.output) : engine.output.map(Double.init)
         var scores: [String: Double] = [:]
         var best = 0

@@ -3,7 +3,8 @@ import JPEG
 
 /// The classifier's resize in one C pass (`rk_resample_rgb_nchw`, `rk_resample_ycc_nchw`): area-averages
 /// a crop of a decoded frame (interleaved RGB, or a JPEG's Y/Cb/Cr planes each at its own resolution) to
-/// the input size, rounds to 8 bits, normalises and writes the NCHW float tensor.
+/// the input size, rounds to 8 bits, normalises and writes the NCHW float tensor, or the bytes the plan's
+/// input QuantizeLinear would make of it.
 ///
 /// Keeps its work between frames: the per-axis tables and the scratch rows stay while the geometry
 /// (source layout, crop, output size) is unchanged, so a camera loop allocates nothing after the first
@@ -57,16 +58,31 @@ public struct InputResampler {
 
     public init() {}
 
-    /// Resizes `crop` of `image` into `tensor` (3 x height x width): value * scale[c] + offset[c].
+    /// Where the result goes.
+    public enum Destination {
+        /// The NCHW float tensor: 3 x height x width values.
+        case tensor(UnsafeMutableBufferPointer<Float>)
+        /// That tensor quantized as `quantization` says, channels last: height x width x 3 bytes.
+        case quantized(UnsafeMutableRawBufferPointer, InputQuantization)
+
+        var count: Int {
+            switch self {
+            case .tensor(let buffer): buffer.count
+            case .quantized(let buffer, _): buffer.count
+            }
+        }
+    }
+
+    /// Resizes `crop` of `image` into `destination`: value * scale[c] + offset[c] per channel.
     /// Returns false, writing nothing, when the image is malformed, the crop is outside it or a size is wrong.
     public mutating func resample(_ image: RGBImage, crop: PixelRect, width: Int, height: Int,
-                                  scale: SIMD3<Float>, offset: SIMD3<Float>, into tensor: UnsafeMutableBufferPointer<Float>) -> Bool {
+                                  scale: SIMD3<Float>, offset: SIMD3<Float>, into destination: Destination) -> Bool {
         guard image.isWellFormed, Self.fits(crop, width: image.width, height: image.height),
-              width > 0, height > 0, tensor.count == 3 * width * height else { return false }
+              width > 0, height > 0, destination.count == 3 * width * height else { return false }
         let plane = PlaneGeometry(columns: image.width, rows: image.height, left: Double(crop.left), right: Double(crop.left + crop.width),
                                   top: Double(crop.top), bottom: Double(crop.top + crop.height))
         prepare(Geometry(luma: plane, chroma: nil, bytesPerSample: 3, blueOffset: 0, redOffset: 0, width: width, height: height))
-        return run(image.pixels, width: width, height: height, scale: scale, offset: offset, tensor: tensor) { planes, output, scratch in
+        return run(image.pixels, width: width, height: height, scale: scale, offset: offset, destination: destination) { planes, output, scratch in
             rk_resample_rgb_nchw(planes, output, scratch)
         }
     }
@@ -74,9 +90,9 @@ public struct InputResampler {
     /// Resizes `crop` (in image pixels) of a JPEG's planes into `tensor`, averaging Y at full and Cb/Cr at
     /// chroma resolution over the same area and converting each output pixel to RGB (greyscale: R = G = B = Y).
     public mutating func resample(_ image: YCbCrImage, crop: PixelRect, width: Int, height: Int,
-                                  scale: SIMD3<Float>, offset: SIMD3<Float>, into tensor: UnsafeMutableBufferPointer<Float>) -> Bool {
+                                  scale: SIMD3<Float>, offset: SIMD3<Float>, into destination: Destination) -> Bool {
         guard image.isWellFormed, Self.fits(crop, width: image.width, height: image.height),
-              width > 0, height > 0, tensor.count == 3 * width * height else { return false }
+              width > 0, height > 0, destination.count == 3 * width * height else { return false }
         let luma = PlaneGeometry(columns: image.lumaWidth, rows: image.lumaHeight, left: Double(crop.left), right: Double(crop.left + crop.width),
                                  top: Double(crop.top), bottom: Double(crop.top + crop.height))
         var chroma: PlaneGeometry?
@@ -90,7 +106,7 @@ public struct InputResampler {
         prepare(Geometry(luma: luma, chroma: chroma, bytesPerSample: 1, blueOffset: image.planeOffset(1), redOffset: image.planeOffset(2),
                          width: width, height: height))
         let planeCount = Int32(image.planeCount)
-        return run(image.samples, width: width, height: height, scale: scale, offset: offset, tensor: tensor) { planes, output, scratch in
+        return run(image.samples, width: width, height: height, scale: scale, offset: offset, destination: destination) { planes, output, scratch in
             rk_resample_ycc_nchw(planes, planeCount, output, scratch)
         }
     }
@@ -133,11 +149,23 @@ public struct InputResampler {
     }
 
     private mutating func run(_ source: [UInt8], width: Int, height: Int, scale: SIMD3<Float>, offset: SIMD3<Float>,
-                              tensor: UnsafeMutableBufferPointer<Float>,
+                              destination: Destination,
                               kernel: (UnsafePointer<rk_area_plane>, UnsafePointer<rk_area_output>, UnsafeMutablePointer<Float>) -> Void) -> Bool {
-        guard let out = tensor.baseAddress else { return false }
-        var output = rk_area_output(tensor: out, width: Int32(width), height: Int32(height),
-                                    scale: (scale.x, scale.y, scale.z), offset: (offset.x, offset.y, offset.z))
+        var output = rk_area_output(tensor: nil, quantized: nil, width: Int32(width), height: Int32(height),
+                                    scale: (scale.x, scale.y, scale.z), offset: (offset.x, offset.y, offset.z),
+                                    quantScale: 1, quantZero: 0, quantLo: 0, quantHi: 255)
+        switch destination {
+        case .tensor(let tensor):
+            guard let base = tensor.baseAddress else { return false }
+            output.tensor = base
+        case .quantized(let bytes, let quantization):
+            guard let base = bytes.baseAddress else { return false }
+            output.quantized = base.assumingMemoryBound(to: UInt8.self)
+            output.quantScale = quantization.scale
+            output.quantZero = quantization.zeroPoint
+            output.quantLo = quantization.range.lowerBound
+            output.quantHi = quantization.range.upperBound
+        }
         // Borrow the scratch rows for the call (a swap, no copy) so the closures below only read `self`.
         var rowBuffer: [Float] = []
         swap(&rowBuffer, &scratch)

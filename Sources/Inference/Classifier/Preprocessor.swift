@@ -50,11 +50,7 @@ public struct Preprocessor: Sendable, Equatable {
     /// no allocation while the frame geometry stays the same.
     public func tensor(from image: RGBImage, regionOfInterest: NormalizedRect? = nil,
                        into output: UnsafeMutableBufferPointer<Float>, resampler: inout InputResampler) throws(InferenceError) {
-        guard image.isWellFormed else { throw .image("malformed image \(image.width)x\(image.height) with \(image.pixels.count) bytes") }
-        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest, output: output)
-        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: output) else {
-            throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
-        }
+        try write(image, regionOfInterest: regionOfInterest, into: .tensor(output), resampler: &resampler)
     }
 
     /// The same tensor from a JPEG's Y/Cb/Cr planes (`JPEGDecoder.decodePlanes`): each channel averaged
@@ -63,20 +59,39 @@ public struct Preprocessor: Sendable, Equatable {
     /// round) and chroma upsampling: within a few 8-bit levels at sharp colour edges, less elsewhere.
     public func tensor(from image: YCbCrImage, regionOfInterest: NormalizedRect? = nil,
                        into output: UnsafeMutableBufferPointer<Float>, resampler: inout InputResampler) throws(InferenceError) {
+        try write(image, regionOfInterest: regionOfInterest, into: .tensor(output), resampler: &resampler)
+    }
+
+    /// As `tensor(from:regionOfInterest:into:resampler:)` for any destination: the float tensor, or the
+    /// channels-last bytes the plan's input QuantizeLinear makes of it (`ExecutionPlan.inputQuantization`).
+    public func write(_ image: YCbCrImage, regionOfInterest: NormalizedRect? = nil,
+                      into destination: InputResampler.Destination, resampler: inout InputResampler) throws(InferenceError) {
         guard image.isWellFormed else { throw .image("malformed YCbCr image \(image.width)x\(image.height) with \(image.samples.count) bytes") }
-        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest, output: output)
-        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: output) else {
+        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest,
+                                             count: destination.count)
+        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: destination) else {
+            throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
+        }
+    }
+
+    /// The RGB counterpart of `write(_:regionOfInterest:into:resampler:)`.
+    public func write(_ image: RGBImage, regionOfInterest: NormalizedRect? = nil,
+                      into destination: InputResampler.Destination, resampler: inout InputResampler) throws(InferenceError) {
+        guard image.isWellFormed else { throw .image("malformed image \(image.width)x\(image.height) with \(image.pixels.count) bytes") }
+        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest,
+                                             count: destination.count)
+        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: destination) else {
             throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
         }
     }
 
     /// Checks the request and gives the crop in pixels and the normalisation as value * scale + offset.
     private func plan(imageWidth: Int, imageHeight: Int, regionOfInterest: NormalizedRect?,
-                      output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) -> (PixelRect, SIMD3<Float>, SIMD3<Float>) {
+                      count: Int) throws(InferenceError) -> (PixelRect, SIMD3<Float>, SIMD3<Float>) {
         guard mean.count == 3, std.count == 3 else { throw .invalidGraph("mean \(mean) and std \(std) need three values (RGB)") }
         if let regionOfInterest, !regionOfInterest.isValid { throw .image("region of interest \(regionOfInterest) is outside the frame") }
-        guard output.count == 3 * width * height else {
-            throw .inputMismatch("model input holds \(output.count) values, expected \(3 * width * height)")
+        guard count == 3 * width * height else {
+            throw .inputMismatch("model input holds \(count) values, expected \(3 * width * height)")
         }
         let region = sourceRegion(imageWidth: imageWidth, imageHeight: imageHeight, regionOfInterest: regionOfInterest)
         let crop = PixelRect(region, imageWidth: imageWidth, height: imageHeight)
