@@ -105,14 +105,12 @@ static inline __attribute__((always_inline)) void emit_row(const rk_area_output 
     const float scale = output->quantScale, fz = (float)output->quantZero;
     const float lo = (float)output->quantLo, hi = (float)output->quantHi;
     const int32_t zero = output->quantZero;
-    uint8_t *out = output->quantized + (int64_t)row * width * 3;
-    const float *lines[3] = {red, green, blue};
-    for (int32_t c = 0; c < 3; c++) {
-        const float *src = lines[c];
-        for (int32_t j = 0; j < width; j++) {
-            const float v = nearbyintf(src[j] / scale) + fz;
-            out[(int64_t)j * 3 + c] = (uint8_t)(v != v ? zero : (int32_t)fminf(fmaxf(v, lo), hi));
-        }
+    uint8_t *restrict out = output->quantized + (int64_t)row * width * 3;
+    for (int32_t j = 0; j < width; j++) {
+        const float r = nearbyintf(red[j] / scale) + fz, g = nearbyintf(green[j] / scale) + fz, b = nearbyintf(blue[j] / scale) + fz;
+        out[3 * j] = (uint8_t)(r != r ? zero : (int32_t)fminf(fmaxf(r, lo), hi));
+        out[3 * j + 1] = (uint8_t)(g != g ? zero : (int32_t)fminf(fmaxf(g, lo), hi));
+        out[3 * j + 2] = (uint8_t)(b != b ? zero : (int32_t)fminf(fmaxf(b, lo), hi));
     }
 }
 
