@@ -294,3 +294,22 @@ import TestSupport
         #expect(result.scores["dirty"] == exps[1] / exps.reduce(0, +))
     }
 }
+
+/// Untrusted frames through the planar path: tiny and odd sizes classify, absurd dimensions are refused.
+@Suite struct PlanarPathUntrustedInputTests {
+    @Test func oddSizesClassifyAndHugeDimensionsAreRefused() throws {
+        let classifier = try Classifier(modelPath: Fixtures.load().path("mobilenet_v2_qdq_pc", ".onnx"))
+        for (width, height) in [(1, 1), (7, 3), (17, 33), (250, 9)] {
+            for subsampling in [JPEGEncoder.Subsampling.s420, .s411, .gray] {
+                let jpeg = try JPEGEncoder().encode(InputResamplerTests.frame(width: width, height: height), quality: 80, subsampling: subsampling)
+                let result = try classifier.classify(jpeg: jpeg)
+                #expect(result.scores.values.allSatisfy { $0.isFinite }, "\(width)x\(height) \(subsampling)")
+            }
+        }
+        // The frame header claims 65535 x 65535 (beyond libjpeg's 65500 limit): refused before any buffer is sized.
+        var jpeg = try JPEGEncoder().encode(InputResamplerTests.frame(width: 16, height: 16), quality: 80)
+        let sof = try #require(jpeg.indices.first { $0 + 8 < jpeg.count && jpeg[$0] == 0xFF && jpeg[$0 + 1] == 0xC0 })
+        for offset in 5...8 { jpeg[sof + offset] = 0xFF }
+        #expect(throws: InferenceError.self) { try classifier.classify(jpeg: jpeg) }
+    }
+}
