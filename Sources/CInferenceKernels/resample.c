@@ -1,6 +1,7 @@
 // The classifier's preprocessing in one pass: area-average a crop of a decoded frame to the model's
-// input size, round to 8 bits, normalise and write NCHW float. Two sources: interleaved RGB, and the
-// Y/Cb/Cr planes of a JPEG decoded without colour conversion (converted per output pixel here).
+// input size, round to 8 bits, normalise and write NCHW float, or the channels-last bytes the model's
+// input QuantizeLinear would make of that (the plan then skips that step). Two sources: interleaved RGB,
+// and the Y/Cb/Cr planes of a JPEG decoded without colour conversion (converted per output pixel here).
 //
 // Each output row is first the weighted sum of its source rows (a loop over whole rows the compiler
 // vectorises), then each output pixel the weighted sum of its columns: 4 adjacent row sums times 4
@@ -132,7 +133,7 @@ static inline __attribute__((always_inline)) void emit_row(const rk_area_output 
 }
 
 RK_MULTIVERSION
-void rk_resample_rgb_nchw(const rk_area_plane *plane, const rk_area_output *output, float *scratch) {
+void rk_resample_rgb(const rk_area_plane *plane, const rk_area_output *output, float *scratch) {
     const int32_t width = output->width, height = output->height, span = plane->span, taps = plane->columns.taps;
     float *sum = scratch, *red = sum + 3 * (span + taps) + 4, *green = red + width, *blue = green + width;
     for (int32_t row = 0; row < height; row++) {
@@ -151,7 +152,7 @@ void rk_resample_rgb_nchw(const rk_area_plane *plane, const rk_area_output *outp
 }
 
 RK_MULTIVERSION
-void rk_resample_ycc_nchw(const rk_area_plane *planes, int32_t planeCount, const rk_area_output *output, float *scratch) {
+void rk_resample_ycc(const rk_area_plane *planes, int32_t planeCount, const rk_area_output *output, float *scratch) {
     const int32_t width = output->width, height = output->height;
     const rk_area_plane *luma = &planes[0];
     float *lumaSum = scratch, *y = lumaSum + luma->span + luma->columns.taps, *cb = y + width, *cr = cb + width, *chromaSum = cr + width;

@@ -153,7 +153,7 @@ void rk_qgemm_u8s8_parallel(rk_pool *pool, int32_t P, int32_t M, int32_t K, cons
 void rk_qdepthwise_nhwc_parallel(rk_pool *pool, const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero,
                                  const int32_t *weight, const int32_t *bias, const rk_depthwise_packed *packed, void *out,
                                  const rk_requant *rq, void *scratch, int64_t scratchStride);
-// MARK: - Preprocessing: area-averaging resize of a decoded frame straight into the input tensor
+// MARK: - Preprocessing: area-averaging resize of a decoded frame straight into the input tensor (resample.c)
 
 /// One axis of an area-averaging resize: output i (of `count`) is the weighted sum of source samples
 /// first[i] ... first[i] + taps - 1 with weights weight[i * taps ...] (output-major; `taps` is a multiple
@@ -185,11 +185,11 @@ typedef struct {
 } rk_area_output;
 
 /// Interleaved RGB -> the output. `scratch` holds 3 * (span + column taps) + 4 + 3 * width floats, zeroed once.
-void rk_resample_rgb_nchw(const rk_area_plane *plane, const rk_area_output *output, float *scratch);
+void rk_resample_rgb(const rk_area_plane *plane, const rk_area_output *output, float *scratch);
 /// JPEG planes -> the output (RGB): Y, Cb, Cr (planeCount 3; each with its own axes, so chroma at its own
 /// resolution) or Y alone (planeCount 1, greyscale: R = G = B = Y). Each output pixel is converted from
 /// the averaged YCbCr with JFIF full-range constants. `scratch` holds (luma span + its column taps) +
 /// (chroma span + its column taps) + 3 * width floats, zeroed once.
-void rk_resample_ycc_nchw(const rk_area_plane *planes, int32_t planeCount, const rk_area_output *output, float *scratch);
+void rk_resample_ycc(const rk_area_plane *planes, int32_t planeCount, const rk_area_output *output, float *scratch);
 
 #endif

@@ -1,7 +1,7 @@
 import CInferenceKernels
 import JPEG
 
-/// The classifier's resize in one C pass (`rk_resample_rgb_nchw`, `rk_resample_ycc_nchw`): area-averages
+/// The classifier's resize in one C pass (`rk_resample_rgb`, `rk_resample_ycc`): area-averages
 /// a crop of a decoded frame (interleaved RGB, or a JPEG's Y/Cb/Cr planes each at its own resolution) to
 /// the input size, rounds to 8 bits, normalises and writes the NCHW float tensor, or the bytes the plan's
 /// input QuantizeLinear would make of it.
@@ -83,11 +83,11 @@ public struct InputResampler {
                                   top: Double(crop.top), bottom: Double(crop.top + crop.height))
         prepare(Geometry(luma: plane, chroma: nil, bytesPerSample: 3, blueOffset: 0, redOffset: 0, width: width, height: height))
         return run(image.pixels, width: width, height: height, scale: scale, offset: offset, destination: destination) { planes, output, scratch in
-            rk_resample_rgb_nchw(planes, output, scratch)
+            rk_resample_rgb(planes, output, scratch)
         }
     }
 
-    /// Resizes `crop` (in image pixels) of a JPEG's planes into `tensor`, averaging Y at full and Cb/Cr at
+    /// Resizes `crop` (in image pixels) of a JPEG's planes into `destination`, averaging Y at full and Cb/Cr at
     /// chroma resolution over the same area and converting each output pixel to RGB (greyscale: R = G = B = Y).
     public mutating func resample(_ image: YCbCrImage, crop: PixelRect, width: Int, height: Int,
                                   scale: SIMD3<Float>, offset: SIMD3<Float>, into destination: Destination) -> Bool {
@@ -107,7 +107,7 @@ public struct InputResampler {
                          width: width, height: height))
         let planeCount = Int32(image.planeCount)
         return run(image.samples, width: width, height: height, scale: scale, offset: offset, destination: destination) { planes, output, scratch in
-            rk_resample_ycc_nchw(planes, planeCount, output, scratch)
+            rk_resample_ycc(planes, planeCount, output, scratch)
         }
     }
 
