@@ -16,12 +16,18 @@ public final class JPEGEncoder {
         case s420
         /// Luma only: a greyscale JPEG.
         case gray
+        /// Half horizontal chroma (4:2:2), half vertical (4:4:0), quarter horizontal (4:1:1): rarer
+        /// layouts some cameras and tools write.
+        case s422, s440, s411
 
         var turbo: Int32 {
             switch self {
             case .s444: Int32(TJSAMP_444.rawValue)
             case .s420: Int32(TJSAMP_420.rawValue)
             case .gray: Int32(TJSAMP_GRAY.rawValue)
+            case .s422: Int32(TJSAMP_422.rawValue)
+            case .s440: Int32(TJSAMP_440.rawValue)
+            case .s411: Int32(TJSAMP_411.rawValue)
             }
         }
     }
