@@ -5,6 +5,10 @@ import CTurboJPEG
 /// Not thread-safe (the handle keeps per-call state): one encoder per camera or per actor.
 public final class JPEGEncoder {
     private let handle: tjhandle
+    /// libturbojpeg 2.1.5: once a compressor handle has written a progressive JPEG, the baseline JPEGs it
+    /// writes afterwards are corrupt (Huffman tables for the progressive scans stay on the handle; decoders
+    /// report "bad Huffman code"). Progressive encodes therefore get a handle of their own, made on first use.
+    private var progressiveHandle: tjhandle?
     /// Scratch planar 4:2:2 buffer for YUYV frames, reused between frames of the same size.
     private var planar: [UInt8] = []
 
@@ -41,6 +45,7 @@ public final class JPEGEncoder {
 
     deinit {
         tjDestroy(handle)
+        if let progressiveHandle { tjDestroy(progressiveHandle) }
     }
 
     /// Encodes an RGB image (4:2:0 baseline unless told otherwise). Quality 1...100.
@@ -121,11 +126,21 @@ public final class JPEGEncoder {
         var output: UnsafeMutablePointer<UInt8>? = nil
         var size: UInt = 0
         let flags = progressive ? Int32(TJFLAG_PROGRESSIVE) : 0
+        let target = progressive ? try progressiveCompressor() : handle
         let status = pixels.withUnsafeBufferPointer { input in
-            tjCompress2(handle, input.baseAddress, Int32(width), 0, Int32(height), pixelFormat,
+            tjCompress2(target, input.baseAddress, Int32(width), 0, Int32(height), pixelFormat,
                         &output, &size, subsampling, Int32(quality), flags)
         }
         return try takeOutput(status: status, output: output, size: size, call: "tjCompress2")
+    }
+
+    private func progressiveCompressor() throws(JPEGError) -> tjhandle {
+        if let progressiveHandle { return progressiveHandle }
+        guard let made = tjInitCompress() else {
+            throw JPEGError(kind: .fatal(JPEGDecoder.globalErrorText()), call: "tjInitCompress")
+        }
+        progressiveHandle = made
+        return made
     }
 
     private func checkQuality(_ quality: Int, call: String) throws(JPEGError) {
