@@ -6,7 +6,7 @@ import Testing
 
 /// Running a plan makes no heap allocation: proven with a malloc interposer that counts this thread's calls.
 @Suite struct AllocationTests {
-    @Test(arguments: ["mobilenet_v2_qdq_pc", "resnet_qop", "mobilenet_v3_block_float"])
+    @Test(arguments: ["mobilenet_v2_qdq_pc", "resnet_qop", "mobilenet_v3_block_float", "mobilenet_v2_float"])
     func inferenceAllocatesNothing(name: String) throws {
         let fixtures = try Fixtures.load()
         let plan = try ExecutionPlan(model: fixtures.model(name))

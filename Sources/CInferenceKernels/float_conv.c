@@ -1,0 +1,381 @@
+// Float convolutions over NCHW planes: pointwise (1x1) layers and im2col copies as a register-blocked
+// matrix product, depthwise layers as a per-plane stencil. One generic source (clang vector extensions)
+// is instantiated per instruction set and chosen at run time: AVX-512F or AVX2+FMA on x86-64, NEON on
+// AArch64 (the vector multiply-adds become vfmadd / fmla, since each `acc += w * x` may be contracted),
+// and plain scalar C everywhere as the reference the tests compare against.
+#include "CInferenceKernels.h"
+
+#include <string.h>
+
+#if defined(__x86_64__) && defined(__clang__)
+#define RK_F_X86 1
+#define RK_F_AVX512 __attribute__((target("avx512f,fma")))
+#define RK_F_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define RK_F_X86 0
+#endif
+#if defined(__aarch64__) && defined(__clang__)
+#define RK_F_NEON 1
+#else
+#define RK_F_NEON 0
+#endif
+
+#define MR RK_SGEMM_ROWS
+#define RK_ALWAYS_INLINE static inline __attribute__((always_inline))
+
+// Unaligned vectors: activations are read at any float offset.
+typedef float rk_f16 __attribute__((vector_size(64), aligned(4)));
+typedef float rk_f8 __attribute__((vector_size(32), aligned(4)));
+typedef float rk_f4 __attribute__((vector_size(16), aligned(4)));
+
+typedef enum { FLOAT_PORTABLE, FLOAT_AVX2, FLOAT_AVX512, FLOAT_NEON } float_set;
+
+static float_set best_float(void) {
+#if RK_F_X86
+    static int32_t cached = -1;
+    if (cached < 0) {
+        __builtin_cpu_init();
+        cached = __builtin_cpu_supports("avx512f") ? FLOAT_AVX512
+            : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) ? FLOAT_AVX2 : FLOAT_PORTABLE;
+    }
+    return (float_set)cached;
+#elif RK_F_NEON
+    return FLOAT_NEON;
+#else
+    return FLOAT_PORTABLE;
+#endif
+}
+
+static int32_t float_selected = -1;
+static float_set float_kernels(void) { return float_selected >= 0 ? (float_set)float_selected : best_float(); }
+
+const char *rk_float_kernels(void) {
+    switch (float_kernels()) {
+    case FLOAT_AVX512: return "avx512";
+    case FLOAT_AVX2: return "avx2";
+    case FLOAT_NEON: return "neon";
+    default: return "portable";
+    }
+}
+
+int32_t rk_select_float_kernels(const char *name) {
+    if (name == NULL) {
+        float_selected = -1;
+        return 1;
+    }
+    const float_set best = best_float();
+    float_set set;
+    if (strcmp(name, "portable") == 0) set = FLOAT_PORTABLE;
+    else if (strcmp(name, "avx2") == 0 && (best == FLOAT_AVX2 || best == FLOAT_AVX512)) set = FLOAT_AVX2;
+    else if (strcmp(name, "avx512") == 0 && best == FLOAT_AVX512) set = FLOAT_AVX512;
+    else if (strcmp(name, "neon") == 0 && best == FLOAT_NEON) set = FLOAT_NEON;
+    else return 0;
+    float_selected = (int32_t)set;
+    return 1;
+}
+
+// MARK: - Matrix product
+
+int64_t rk_sgemm_packed_floats(int32_t M, int32_t K) { return ((int64_t)M + MR - 1) / MR * MR * (int64_t)K; }
+
+void rk_sgemm_pack(const float *weight, int32_t M, int32_t K, float *packed) {
+    const int32_t panels = (M + MR - 1) / MR;
+    for (int32_t b = 0; b < panels; b++)
+        for (int32_t k = 0; k < K; k++)
+            for (int32_t r = 0; r < MR; r++) {
+                const int32_t m = b * MR + r;
+                packed[((int64_t)b * K + k) * MR + r] = m < M ? weight[(int64_t)m * K + k] : 0.0f;
+            }
+}
+
+// One tile: MR output channels x NV vectors of pixels over depth [k0, k0 + kc), accumulators in registers.
+// The first depth block starts from the bias, later ones from what the previous block stored; the last
+// applies the clamp. Rows past `rows` (the zero-padded end of the last panel) are computed, not stored.
+#define RK_SGEMM_TILE(NAME, VEC, NV)                                                                           \
+    RK_ALWAYS_INLINE void NAME(const float *w, const float *in, int64_t ld, float *out, int32_t kc, const float *bias, \
+                               int first, int last, float lo, float hi, int32_t rows) {                       \
+        enum { VL = sizeof(VEC) / sizeof(float) };                                                            \
+        VEC acc[MR][NV];                                                                                      \
+        for (int r = 0; r < MR; r++)                                                                          \
+            for (int v = 0; v < NV; v++) {                                                                    \
+                if (first) acc[r][v] = (VEC){0} + bias[r];                                                    \
+                else acc[r][v] = *(const VEC *)(out + (int64_t)(r < rows ? r : rows - 1) * ld + v * VL);      \
+            }                                                                                                 \
+        for (int32_t k = 0; k < kc; k++) {                                                                    \
+            VEC x[NV];                                                                                        \
+            for (int v = 0; v < NV; v++) x[v] = *(const VEC *)(in + (int64_t)k * ld + v * VL);               \
+            for (int r = 0; r < MR; r++) {                                                                    \
+                const float wr = w[k * MR + r];                                                               \
+                for (int v = 0; v < NV; v++) acc[r][v] += wr * x[v];                                          \
+            }                                                                                                 \
+        }                                                                                                     \
+        for (int r = 0; r < MR; r++) {                                                                        \
+            if (r >= rows) break;                                                                             \
+            for (int v = 0; v < NV; v++) {                                                                    \
+                VEC value = acc[r][v];                                                                        \
+                if (last) value = __builtin_elementwise_min(__builtin_elementwise_max(value, (VEC){0} + lo), (VEC){0} + hi); \
+                *(VEC *)(out + (int64_t)r * ld + v * VL) = value;                                             \
+            }                                                                                                 \
+        }                                                                                                     \
+    }
+
+// Pixels [p0, p1) of panels [b0, b1): depth blocks of KC keep the input block under one tile in L1 while
+// every panel of weights passes over it. Wide tiles first, then one vector, then single pixels.
+#define RK_SGEMM_DRIVER(NAME, ATTR, WIDE, NV, ONE, SINGLE, VL, KC)                                            \
+    ATTR static void NAME(int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in, \
+                          float *out, float lo, float hi, int32_t p0, int32_t p1, int32_t b0, int32_t b1) {   \
+        for (int32_t k0 = 0; k0 < K; k0 += KC) {                                                              \
+            const int32_t kc = K - k0 < KC ? K - k0 : KC;                                                     \
+            const int first = k0 == 0, last = k0 + kc == K;                                                   \
+            int32_t p = p0;                                                                                   \
+            for (; p + (NV) * (VL) <= p1; p += (NV) * (VL))                                                   \
+                for (int32_t b = b0; b < b1; b++)                                                             \
+                    WIDE(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc, \
+                         bias + b * MR, first, last, lo, hi, M - b * MR);                                     \
+            for (; p + (VL) <= p1; p += (VL))                                                                 \
+                for (int32_t b = b0; b < b1; b++)                                                             \
+                    ONE(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc, \
+                        bias + b * MR, first, last, lo, hi, M - b * MR);                                      \
+            for (; p < p1; p++)                                                                               \
+                for (int32_t b = b0; b < b1; b++)                                                             \
+                    SINGLE(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc, \
+                           bias + b * MR, first, last, lo, hi, M - b * MR);                                   \
+        }                                                                                                     \
+    }
+
+RK_SGEMM_TILE(tile_scalar, float, 1)
+RK_SGEMM_DRIVER(sgemm_portable, , tile_scalar, 1, tile_scalar, tile_scalar, 1, 256)
+
+#if RK_F_X86
+RK_SGEMM_TILE(tile_avx512_wide, rk_f16, 4)
+RK_SGEMM_TILE(tile_avx512_one, rk_f16, 1)
+RK_SGEMM_DRIVER(sgemm_avx512, RK_F_AVX512, tile_avx512_wide, 4, tile_avx512_one, tile_scalar, 16, 96)
+RK_SGEMM_TILE(tile_avx2_wide, rk_f8, 2)
+RK_SGEMM_TILE(tile_avx2_one, rk_f8, 1)
+RK_SGEMM_DRIVER(sgemm_avx2, RK_F_AVX2, tile_avx2_wide, 2, tile_avx2_one, tile_scalar, 8, 256)
+#endif
+#if RK_F_NEON
+RK_SGEMM_TILE(tile_neon_wide, rk_f4, 4)
+RK_SGEMM_TILE(tile_neon_one, rk_f4, 1)
+RK_SGEMM_DRIVER(sgemm_neon, , tile_neon_wide, 4, tile_neon_one, tile_scalar, 4, 256)
+#endif
+
+// Pixels per wide tile of the selected set: thread splits fall on whole tiles.
+static int32_t tile_pixels(float_set set) {
+    switch (set) {
+    case FLOAT_AVX512: return 64;
+    case FLOAT_AVX2: return 16;
+    case FLOAT_NEON: return 16;
+    default: return 1;
+    }
+}
+
+static void sgemm_range(float_set set, int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in,
+                        float *out, float lo, float hi, int32_t p0, int32_t p1, int32_t b0, int32_t b1) {
+    switch (set) {
+#if RK_F_X86
+    case FLOAT_AVX512: sgemm_avx512(M, K, P, packed, bias, in, out, lo, hi, p0, p1, b0, b1); return;
+    case FLOAT_AVX2: sgemm_avx2(M, K, P, packed, bias, in, out, lo, hi, p0, p1, b0, b1); return;
+#endif
+#if RK_F_NEON
+    case FLOAT_NEON: sgemm_neon(M, K, P, packed, bias, in, out, lo, hi, p0, p1, b0, b1); return;
+#endif
+    default: sgemm_portable(M, K, P, packed, bias, in, out, lo, hi, p0, p1, b0, b1); return;
+    }
+}
+
+void rk_sgemm(int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in, float *out, float lo, float hi) {
+    sgemm_range(float_kernels(), M, K, P, packed, bias, in, out, lo, hi, 0, P, 0, (M + MR - 1) / MR);
+}
+
+typedef struct {
+    float_set set;
+    int32_t M, K, P;
+    const float *packed, *bias, *in;
+    float *out;
+    float lo, hi;
+} sgemm_job;
+
+// Each part takes whole tiles of pixels when there are enough of them, else whole panels of output
+// channels: every output value is computed by the same instructions in the same order either way.
+static void sgemm_part(void *context, int32_t part, int32_t parts) {
+    const sgemm_job *job = context;
+    const int32_t panels = (job->M + MR - 1) / MR, width = tile_pixels(job->set);
+    const int32_t tiles = (job->P + width - 1) / width;
+    if (tiles >= 2 * parts || tiles >= panels) {
+        const int32_t first = (int32_t)((int64_t)tiles * part / parts) * width;
+        int32_t last = (int32_t)((int64_t)tiles * (part + 1) / parts) * width;
+        if (last > job->P) last = job->P;
+        if (first < last) sgemm_range(job->set, job->M, job->K, job->P, job->packed, job->bias, job->in, job->out, job->lo, job->hi, first, last, 0, panels);
+    } else {
+        const int32_t first = (int32_t)((int64_t)panels * part / parts), last = (int32_t)((int64_t)panels * (part + 1) / parts);
+        if (first < last) sgemm_range(job->set, job->M, job->K, job->P, job->packed, job->bias, job->in, job->out, job->lo, job->hi, 0, job->P, first, last);
+    }
+}
+
+void rk_sgemm_parallel(rk_pool *pool, int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in,
+                       float *out, float lo, float hi) {
+    sgemm_job job = {float_kernels(), M, K, P, packed, bias, in, out, lo, hi};
+    if (rk_pool_threads(pool) == 1) {
+        sgemm_part(&job, 0, 1);
+        return;
+    }
+    rk_pool_run(pool, sgemm_part, &job);
+}
+
+// MARK: - im2col
+
+void rk_im2col_f32(const rk_conv_geometry *g, const float *in, int32_t channelOffset, int32_t channels, float *col) {
+    const int32_t OH = g->outHeight, OW = g->outWidth, H = g->inHeight, W = g->inWidth;
+    const int64_t P = (int64_t)OH * OW;
+    for (int32_t c = 0; c < channels; c++) {
+        const float *plane = in + (int64_t)(channelOffset + c) * H * W;
+        for (int32_t kh = 0; kh < g->kernelHeight; kh++)
+            for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
+                float *row = col + ((int64_t)(c * g->kernelHeight + kh) * g->kernelWidth + kw) * P;
+                for (int32_t oh = 0; oh < OH; oh++) {
+                    float *dst = row + (int64_t)oh * OW;
+                    const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
+                    if (ih < 0 || ih >= H) {
+                        memset(dst, 0, sizeof(float) * (size_t)OW);
+                        continue;
+                    }
+                    const float *src = plane + (int64_t)ih * W;
+                    for (int32_t ow = 0; ow < OW; ow++) {
+                        const int32_t iw = ow * g->strideWidth - g->padLeft + kw * g->dilationWidth;
+                        dst[ow] = iw >= 0 && iw < W ? src[iw] : 0.0f;
+                    }
+                }
+            }
+    }
+}
+
+// MARK: - Depthwise
+
+// First and one-past-last output column whose taps kw = 0 ..< KW all fall inside [0, W).
+static void interior_columns(int32_t OW, int32_t W, int32_t S, int32_t pad, int32_t KW, int32_t *first, int32_t *last) {
+    int32_t start = (pad + S - 1) / S;                       // ow*S - pad >= 0
+    int32_t limit = W - KW + pad;                            // ow*S - pad + KW - 1 <= W - 1
+    int32_t end = limit < 0 ? 0 : limit / S + 1;
+    if (start > OW) start = OW;
+    if (end > OW) end = OW;
+    if (end < start) end = start;
+    *first = start;
+    *last = end;
+}
+
+// One output plane: per output row, the bias plus every tap in (kh, kw) order. Interior rows and columns
+// run a loop over the columns with the taps unrolled (KH, KW and S are constants in each instance), which
+// the compiler vectorises; border pixels check each tap. Every pixel sums in the same order.
+RK_ALWAYS_INLINE void depthwise_plane(const float *restrict src, int32_t H, int32_t W, float *restrict dst, int32_t OH, int32_t OW,
+                                      const float *restrict w, float b, const int KH, const int KW, const int S, int32_t padTop,
+                                      int32_t padLeft, float lo, float hi) {
+    int32_t colFirst, colLast;
+    interior_columns(OW, W, S, padLeft, KW, &colFirst, &colLast);
+    for (int32_t oh = 0; oh < OH; oh++) {
+        float *restrict d = dst + (int64_t)oh * OW;
+        const int32_t ih0 = oh * S - padTop;
+        if (ih0 >= 0 && ih0 + KH <= H) {
+            const float *restrict base = src + (int64_t)ih0 * W - padLeft;
+            for (int32_t ow = colFirst; ow < colLast; ow++) {
+                float s = b;
+                for (int kh = 0; kh < KH; kh++)
+                    for (int kw = 0; kw < KW; kw++) s += w[kh * KW + kw] * base[(int64_t)kh * W + ow * S + kw];
+                d[ow] = __builtin_elementwise_min(__builtin_elementwise_max(s, lo), hi);
+            }
+        } else {
+            for (int32_t ow = colFirst; ow < colLast; ow++) {
+                float s = b;
+                for (int kh = 0; kh < KH; kh++) {
+                    const int32_t ih = ih0 + kh;
+                    if (ih < 0 || ih >= H) continue;
+                    const float *restrict row = src + (int64_t)ih * W - padLeft + ow * S;
+                    for (int kw = 0; kw < KW; kw++) s += w[kh * KW + kw] * row[kw];
+                }
+                d[ow] = __builtin_elementwise_min(__builtin_elementwise_max(s, lo), hi);
+            }
+        }
+        for (int32_t ow = 0; ow < OW; ow++) {
+            if (ow == colFirst) ow = colLast;
+            if (ow >= OW) break;
+            float s = b;
+            for (int kh = 0; kh < KH; kh++) {
+                const int32_t ih = ih0 + kh;
+                if (ih < 0 || ih >= H) continue;
+                for (int kw = 0; kw < KW; kw++) {
+                    const int32_t iw = ow * S - padLeft + kw;
+                    if (iw >= 0 && iw < W) s += w[kh * KW + kw] * src[(int64_t)ih * W + iw];
+                }
+            }
+            d[ow] = __builtin_elementwise_min(__builtin_elementwise_max(s, lo), hi);
+        }
+    }
+}
+
+#define RK_DEPTHWISE(NAME, ATTR)                                                                               \
+    ATTR static void NAME(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, \
+                          float lo, float hi, int32_t c0, int32_t c1) {                                        \
+        const int32_t H = g->inHeight, W = g->inWidth, OH = g->outHeight, OW = g->outWidth;                    \
+        const int32_t K = g->kernelHeight, S = g->strideHeight;                                                \
+        for (int32_t c = c0; c < c1; c++) {                                                                    \
+            const float *src = in + (int64_t)c * H * W, *w = weight + (int64_t)c * K * K;                      \
+            float *dst = out + (int64_t)c * OH * OW;                                                           \
+            if (K == 3 && S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 1, g->padTop, g->padLeft, lo, hi); \
+            else if (K == 3) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 2, g->padTop, g->padLeft, lo, hi); \
+            else if (S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 1, g->padTop, g->padLeft, lo, hi); \
+            else depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 2, g->padTop, g->padLeft, lo, hi);  \
+        }                                                                                                      \
+    }
+
+RK_DEPTHWISE(depthwise_portable, )
+#if RK_F_X86
+RK_DEPTHWISE(depthwise_avx512, RK_F_AVX512)
+RK_DEPTHWISE(depthwise_avx2, RK_F_AVX2)
+#endif
+
+int32_t rk_depthwise_f32_supported(const rk_conv_geometry *g) {
+    const int32_t K = g->kernelHeight;
+    return g->group == g->inChannels && g->outChannels == g->inChannels && g->kernelWidth == K && (K == 3 || K == 5)
+        && g->strideHeight == g->strideWidth && (g->strideHeight == 1 || g->strideHeight == 2)
+        && g->dilationHeight == 1 && g->dilationWidth == 1;
+}
+
+static void depthwise_range(float_set set, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
+                            float *out, float lo, float hi, int32_t c0, int32_t c1) {
+    switch (set) {
+#if RK_F_X86
+    case FLOAT_AVX512: depthwise_avx512(g, in, weight, bias, out, lo, hi, c0, c1); return;
+    case FLOAT_AVX2: depthwise_avx2(g, in, weight, bias, out, lo, hi, c0, c1); return;
+#endif
+    default: depthwise_portable(g, in, weight, bias, out, lo, hi, c0, c1); return;
+    }
+}
+
+void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, float lo, float hi) {
+    depthwise_range(float_kernels(), g, in, weight, bias, out, lo, hi, 0, g->inChannels);
+}
+
+typedef struct {
+    float_set set;
+    const rk_conv_geometry *g;
+    const float *in, *weight, *bias;
+    float *out;
+    float lo, hi;
+} depthwise_job;
+
+static void depthwise_part(void *context, int32_t part, int32_t parts) {
+    const depthwise_job *job = context;
+    const int32_t C = job->g->inChannels;
+    const int32_t first = (int32_t)((int64_t)C * part / parts), last = (int32_t)((int64_t)C * (part + 1) / parts);
+    if (first < last) depthwise_range(job->set, job->g, job->in, job->weight, job->bias, job->out, job->lo, job->hi, first, last);
+}
+
+void rk_depthwise_f32_parallel(rk_pool *pool, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
+                               float *out, float lo, float hi) {
+    depthwise_job job = {float_kernels(), g, in, weight, bias, out, lo, hi};
+    if (rk_pool_threads(pool) == 1) {
+        depthwise_part(&job, 0, 1);
+        return;
+    }
+    rk_pool_run(pool, depthwise_part, &job);
+}
