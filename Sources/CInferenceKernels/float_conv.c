@@ -264,34 +264,59 @@ static void interior_columns(int32_t OW, int32_t W, int32_t S, int32_t pad, int3
     *last = end;
 }
 
+// Interior output columns [first, last) of one row, taps of kernel rows [khFirst, khLast) (those inside
+// the image): `base` is the input at (kernel row 0, column 0 - padLeft). VL columns at a time (the last group overlapping the one
+// before it, so a row of at least VL columns needs no scalar tail); stride 2 picks the even columns out of
+// two loads that end exactly at the last column read, so nothing past the input is touched.
+#define RK_DW_ROW(NAME, VEC, ...)                                                                             \
+    RK_ALWAYS_INLINE void NAME(const float *restrict base, int64_t W, float *restrict d, int32_t first, int32_t last, \
+                               const float *restrict w, float b, int32_t khFirst, int32_t khLast, const int KW, const int S, \
+                               float lo, float hi) {                                                          \
+        enum { VL = sizeof(VEC) / sizeof(float) };                                                            \
+        for (int32_t ow = first;; ow += VL) {                                                                 \
+            if (ow > last - VL) ow = last - VL;                                                               \
+            VEC s = (VEC){0} + b;                                                                             \
+            for (int32_t kh = khFirst; kh < khLast; kh++)                                                     \
+                for (int kw = 0; kw < KW; kw++) {                                                             \
+                    const float *p = base + (int64_t)kh * W + (int64_t)ow * S + kw;                           \
+                    VEC x;                                                                                    \
+                    if (S == 1) x = *(const VEC *)p;                                                          \
+                    else x = __builtin_shufflevector(*(const VEC *)p, *(const VEC *)(p + VL - 1), __VA_ARGS__); \
+                    s += w[kh * KW + kw] * x;                                                                 \
+                }                                                                                             \
+            *(VEC *)(d + ow) = __builtin_elementwise_min(__builtin_elementwise_max(s, (VEC){0} + lo), (VEC){0} + hi); \
+            if (ow == last - VL) break;                                                                       \
+        }                                                                                                     \
+    }
+RK_DW_ROW(depthwise_row8, rk_f8, 0, 2, 4, 6, 9, 11, 13, 15)
+RK_DW_ROW(depthwise_row4, rk_f4, 0, 2, 5, 7)
+
 // One output plane: per output row, the bias plus every tap in (kh, kw) order. Interior rows and columns
-// run a loop over the columns with the taps unrolled (KH, KW and S are constants in each instance), which
-// the compiler vectorises; border pixels check each tap. Every pixel sums in the same order.
+// run with the taps unrolled (KH, KW and S are constants in each instance) over VL columns at a time
+// (VL 1: plain scalar C); border pixels check each tap. Every pixel sums in the same order.
 RK_ALWAYS_INLINE void depthwise_plane(const float *restrict src, int32_t H, int32_t W, float *restrict dst, int32_t OH, int32_t OW,
                                       const float *restrict w, float b, const int KH, const int KW, const int S, int32_t padTop,
-                                      int32_t padLeft, float lo, float hi) {
+                                      int32_t padLeft, float lo, float hi, const int VL) {
     int32_t colFirst, colLast;
     interior_columns(OW, W, S, padLeft, KW, &colFirst, &colLast);
     for (int32_t oh = 0; oh < OH; oh++) {
         float *restrict d = dst + (int64_t)oh * OW;
         const int32_t ih0 = oh * S - padTop;
-        if (ih0 >= 0 && ih0 + KH <= H) {
-            const float *restrict base = src + (int64_t)ih0 * W - padLeft;
-            for (int32_t ow = colFirst; ow < colLast; ow++) {
-                float s = b;
-                for (int kh = 0; kh < KH; kh++)
-                    for (int kw = 0; kw < KW; kw++) s += w[kh * KW + kw] * base[(int64_t)kh * W + ow * S + kw];
-                d[ow] = __builtin_elementwise_min(__builtin_elementwise_max(s, lo), hi);
-            }
+        // Kernel rows inside the image (all of them away from the top and bottom edges).
+        const int32_t khFirst = ih0 < 0 ? -ih0 : 0, khLast = ih0 + KH > H ? H - ih0 : KH;
+        const float *restrict base = src + (int64_t)ih0 * W - padLeft;
+        // (Narrow rows, as in 7x7 planes, take 4 columns at a time.)
+        if (VL == 8 && colLast - colFirst >= 8) {
+            if (khFirst == 0 && khLast == KH) depthwise_row8(base, W, d, colFirst, colLast, w, b, 0, KH, KW, S, lo, hi);
+            else depthwise_row8(base, W, d, colFirst, colLast, w, b, khFirst, khLast, KW, S, lo, hi);
+        } else if (VL >= 4 && colLast - colFirst >= 4) {
+            if (khFirst == 0 && khLast == KH) depthwise_row4(base, W, d, colFirst, colLast, w, b, 0, KH, KW, S, lo, hi);
+            else depthwise_row4(base, W, d, colFirst, colLast, w, b, khFirst, khLast, KW, S, lo, hi);
         } else {
             for (int32_t ow = colFirst; ow < colLast; ow++) {
                 float s = b;
-                for (int kh = 0; kh < KH; kh++) {
-                    const int32_t ih = ih0 + kh;
-                    if (ih < 0 || ih >= H) continue;
-                    const float *restrict row = src + (int64_t)ih * W - padLeft + ow * S;
-                    for (int kw = 0; kw < KW; kw++) s += w[kh * KW + kw] * row[kw];
-                }
+                for (int32_t kh = khFirst; kh < khLast; kh++)
+                    for (int kw = 0; kw < KW; kw++) s += w[kh * KW + kw] * base[(int64_t)kh * W + ow * S + kw];
                 d[ow] = __builtin_elementwise_min(__builtin_elementwise_max(s, lo), hi);
             }
         }
@@ -299,9 +324,8 @@ RK_ALWAYS_INLINE void depthwise_plane(const float *restrict src, int32_t H, int3
             if (ow == colFirst) ow = colLast;
             if (ow >= OW) break;
             float s = b;
-            for (int kh = 0; kh < KH; kh++) {
+            for (int32_t kh = khFirst; kh < khLast; kh++) {
                 const int32_t ih = ih0 + kh;
-                if (ih < 0 || ih >= H) continue;
                 for (int kw = 0; kw < KW; kw++) {
                     const int32_t iw = ow * S - padLeft + kw;
                     if (iw >= 0 && iw < W) s += w[kh * KW + kw] * src[(int64_t)ih * W + iw];
@@ -312,7 +336,7 @@ RK_ALWAYS_INLINE void depthwise_plane(const float *restrict src, int32_t H, int3
     }
 }
 
-#define RK_DEPTHWISE(NAME, ATTR)                                                                               \
+#define RK_DEPTHWISE(NAME, ATTR, VL)                                                                             \
     ATTR static void NAME(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, \
                           float lo, float hi, int32_t c0, int32_t c1) {                                        \
         const int32_t H = g->inHeight, W = g->inWidth, OH = g->outHeight, OW = g->outWidth;                    \
@@ -320,17 +344,20 @@ RK_ALWAYS_INLINE void depthwise_plane(const float *restrict src, int32_t H, int3
         for (int32_t c = c0; c < c1; c++) {                                                                    \
             const float *src = in + (int64_t)c * H * W, *w = weight + (int64_t)c * K * K;                      \
             float *dst = out + (int64_t)c * OH * OW;                                                           \
-            if (K == 3 && S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 1, g->padTop, g->padLeft, lo, hi); \
-            else if (K == 3) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 2, g->padTop, g->padLeft, lo, hi); \
-            else if (S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 1, g->padTop, g->padLeft, lo, hi); \
-            else depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 2, g->padTop, g->padLeft, lo, hi);  \
+            if (K == 3 && S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 1, g->padTop, g->padLeft, lo, hi, VL); \
+            else if (K == 3) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 2, g->padTop, g->padLeft, lo, hi, VL); \
+            else if (S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 1, g->padTop, g->padLeft, lo, hi, VL); \
+            else depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 2, g->padTop, g->padLeft, lo, hi, VL);  \
         }                                                                                                      \
     }
 
-RK_DEPTHWISE(depthwise_portable, )
+RK_DEPTHWISE(depthwise_portable, , 1)
 #if RK_F_X86
-RK_DEPTHWISE(depthwise_avx512, RK_F_AVX512)
-RK_DEPTHWISE(depthwise_avx2, RK_F_AVX2)
+RK_DEPTHWISE(depthwise_avx512, RK_F_AVX512, 8)
+RK_DEPTHWISE(depthwise_avx2, RK_F_AVX2, 8)
+#endif
+#if RK_F_NEON
+RK_DEPTHWISE(depthwise_neon, , 4)
 #endif
 
 int32_t rk_depthwise_f32_supported(const rk_conv_geometry *g) {
@@ -346,6 +373,9 @@ static void depthwise_range(float_set set, const rk_conv_geometry *g, const floa
 #if RK_F_X86
     case FLOAT_AVX512: depthwise_avx512(g, in, weight, bias, out, lo, hi, c0, c1); return;
     case FLOAT_AVX2: depthwise_avx2(g, in, weight, bias, out, lo, hi, c0, c1); return;
+#endif
+#if RK_F_NEON
+    case FLOAT_NEON: depthwise_neon(g, in, weight, bias, out, lo, hi, c0, c1); return;
 #endif
     default: depthwise_portable(g, in, weight, bias, out, lo, hi, c0, c1); return;
     }

@@ -28,6 +28,13 @@ static float *values(int64_t count) {
 }
 
 // |a - b| within 1e-5 of the sum of |terms| (about 80 float ulps of the largest possible partial sum).
+// Exactly `count` floats (no spare bytes): inputs, so AddressSanitizer sees any read past them.
+static float *exact(int64_t count) {
+    float *p = malloc((size_t)(count > 0 ? count : 1) * 4);
+    for (int64_t i = 0; i < count; i++) p[i] = uniform(-1, 1);
+    return p;
+}
+
 static int close(const float *a, const float *b, int64_t count, const float *scale, const char *what) {
     for (int64_t i = 0; i < count; i++) {
         if (fabsf(a[i] - b[i]) > 1e-5f * scale[i] + 1e-6f) {
@@ -41,7 +48,7 @@ static int close(const float *a, const float *b, int64_t count, const float *sca
 static int check_gemm(rk_pool *pool) {
     const int32_t M = range(1, 70), K = range(1, 600), P = range(1, 300);
     const float lo = next() % 2 ? 0.0f : -INFINITY, hi = next() % 3 ? INFINITY : 6.0f;
-    float *w = values((int64_t)M * K), *in = values((int64_t)K * P);
+    float *w = values((int64_t)M * K), *in = exact((int64_t)K * P);
     float *packed = values(rk_sgemm_packed_floats(M, K)), *bias = values(M + RK_SGEMM_ROWS);
     float *fast = values((int64_t)M * P), *threaded = values((int64_t)M * P), *portable = values((int64_t)M * P);
     float *scale = values((int64_t)M * P);
@@ -78,7 +85,7 @@ static int check_depthwise(rk_pool *pool) {
     }
     const float lo = next() % 2 ? 0.0f : -INFINITY, hi = next() % 3 ? INFINITY : 6.0f;
     const int64_t outCount = (int64_t)C * g.outHeight * g.outWidth;
-    float *in = values((int64_t)C * H * W), *w = values((int64_t)C * k * k), *bias = values(C);
+    float *in = exact((int64_t)C * H * W), *w = values((int64_t)C * k * k), *bias = values(C);
     float *fast = values(outCount), *threaded = values(outCount), *direct = values(outCount), *scale = values(outCount);
     for (int64_t i = 0; i < outCount; i++) scale[i] = 2.0f * (float)(k * k + 1);
     rk_depthwise_f32(&g, in, w, bias, fast, lo, hi);
