@@ -119,9 +119,31 @@ void rk_sgemm_pack(const float *weight, int32_t M, int32_t K, float *packed) {
         }                                                                                                     \
     }
 
+// The last columns of a block (fewer than one vector): copied with zeros after them into a buffer of whole
+// vectors, run through the one-vector tile (row stride VL), and the valid columns copied back. The same
+// instructions in the same order as a full tile, so every value is the one a full tile would give.
+#define RK_SGEMM_TAIL(NAME, ONE, VL, KC)                                                                      \
+    RK_ALWAYS_INLINE void NAME(int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in, \
+                               float *out, float lo, float hi, int32_t p, int32_t n, int32_t b0, int32_t b1, int32_t k0, \
+                               int32_t kc, int first, int last) {                                             \
+        float block[KC][VL], tile[MR][VL];                                                                    \
+        for (int32_t k = 0; k < kc; k++)                                                                      \
+            for (int32_t j = 0; j < VL; j++) block[k][j] = j < n ? in[(int64_t)(k0 + k) * P + p + j] : 0.0f;  \
+        for (int32_t b = b0; b < b1; b++) {                                                                   \
+            const int32_t rows = M - b * MR < MR ? M - b * MR : MR;                                           \
+            float *o = out + (int64_t)b * MR * P + p;                                                         \
+            for (int32_t r = 0; r < MR; r++)                                                                  \
+                for (int32_t j = 0; j < VL; j++) tile[r][j] = !first && r < rows && j < n ? o[(int64_t)r * P + j] : 0.0f; \
+            ONE(packed + ((int64_t)b * K + k0) * MR, &block[0][0], VL, &tile[0][0], kc, bias + b * MR, first, last, lo, hi, rows); \
+            for (int32_t r = 0; r < rows; r++)                                                                \
+                for (int32_t j = 0; j < n; j++) o[(int64_t)r * P + j] = tile[r][j];                           \
+        }                                                                                                     \
+    }
+
 // Pixels [p0, p1) of panels [b0, b1): depth blocks of KC keep the input block under one tile in L1 while
-// every panel of weights passes over it. Wide tiles first, then one vector, then single pixels.
-#define RK_SGEMM_DRIVER(NAME, ATTR, WIDE, NV, ONE, SINGLE, VL, KC)                                            \
+// every panel of weights passes over it. Wide tiles first, then one narrower tile of the whole vectors
+// left, then the tail.
+#define RK_SGEMM_DRIVER(NAME, ATTR, WIDE, NV, NARROW, TAIL, VL, KC)                                           \
     ATTR static void NAME(int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in, \
                           float *out, float lo, float hi, int32_t p0, int32_t p1, int32_t b0, int32_t b1) {   \
         for (int32_t k0 = 0; k0 < K; k0 += KC) {                                                              \
@@ -132,32 +154,61 @@ void rk_sgemm_pack(const float *weight, int32_t M, int32_t K, float *packed) {
                 for (int32_t b = b0; b < b1; b++)                                                             \
                     WIDE(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc, \
                          bias + b * MR, first, last, lo, hi, M - b * MR);                                     \
-            for (; p + (VL) <= p1; p += (VL))                                                                 \
+            const int32_t vectors = (p1 - p) / (VL);                                                          \
+            if (vectors > 0) {                                                                                \
                 for (int32_t b = b0; b < b1; b++)                                                             \
-                    ONE(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc, \
-                        bias + b * MR, first, last, lo, hi, M - b * MR);                                      \
-            for (; p < p1; p++)                                                                               \
-                for (int32_t b = b0; b < b1; b++)                                                             \
-                    SINGLE(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc, \
-                           bias + b * MR, first, last, lo, hi, M - b * MR);                                   \
+                    NARROW(vectors, packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, \
+                           kc, bias + b * MR, first, last, lo, hi, M - b * MR);                               \
+                p += vectors * (VL);                                                                          \
+            }                                                                                                 \
+            if (p < p1) TAIL(M, K, P, packed, bias, in, out, lo, hi, p, p1 - p, b0, b1, k0, kc, first, last); \
         }                                                                                                     \
     }
 
+// A tile of 1 to 3 vectors (what is left after the wide tiles).
+#define RK_SGEMM_NARROW(NAME, ONE, TWO, THREE)                                                                \
+    RK_ALWAYS_INLINE void NAME(int32_t vectors, const float *w, const float *in, int64_t ld, float *out, int32_t kc, \
+                               const float *bias, int first, int last, float lo, float hi, int32_t rows) {    \
+        if (vectors == 1) ONE(w, in, ld, out, kc, bias, first, last, lo, hi, rows);                           \
+        else if (vectors == 2) TWO(w, in, ld, out, kc, bias, first, last, lo, hi, rows);                      \
+        else THREE(w, in, ld, out, kc, bias, first, last, lo, hi, rows);                                      \
+    }
+
 RK_SGEMM_TILE(tile_scalar, float, 1)
-RK_SGEMM_DRIVER(sgemm_portable, , tile_scalar, 1, tile_scalar, tile_scalar, 1, 256)
+// The reference: one pixel at a time, the same depth blocks and summation order as the vector sets.
+static void sgemm_portable(int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in, float *out,
+                           float lo, float hi, int32_t p0, int32_t p1, int32_t b0, int32_t b1) {
+    for (int32_t k0 = 0; k0 < K; k0 += 256) {
+        const int32_t kc = K - k0 < 256 ? K - k0 : 256;
+        for (int32_t p = p0; p < p1; p++)
+            for (int32_t b = b0; b < b1; b++)
+                tile_scalar(packed + ((int64_t)b * K + k0) * MR, in + (int64_t)k0 * P + p, P, out + (int64_t)b * MR * P + p, kc,
+                            bias + b * MR, k0 == 0, k0 + kc == K, lo, hi, M - b * MR);
+    }
+}
 
 #if RK_F_X86
-RK_SGEMM_TILE(tile_avx512_wide, rk_f16, 4)
-RK_SGEMM_TILE(tile_avx512_one, rk_f16, 1)
-RK_SGEMM_DRIVER(sgemm_avx512, RK_F_AVX512, tile_avx512_wide, 4, tile_avx512_one, tile_scalar, 16, 96)
-RK_SGEMM_TILE(tile_avx2_wide, rk_f8, 2)
-RK_SGEMM_TILE(tile_avx2_one, rk_f8, 1)
-RK_SGEMM_DRIVER(sgemm_avx2, RK_F_AVX2, tile_avx2_wide, 2, tile_avx2_one, tile_scalar, 8, 256)
+RK_SGEMM_TILE(tile_avx512_4, rk_f16, 4)
+RK_SGEMM_TILE(tile_avx512_3, rk_f16, 3)
+RK_SGEMM_TILE(tile_avx512_2, rk_f16, 2)
+RK_SGEMM_TILE(tile_avx512_1, rk_f16, 1)
+RK_SGEMM_NARROW(narrow_avx512, tile_avx512_1, tile_avx512_2, tile_avx512_3)
+RK_SGEMM_TAIL(tail_avx512, tile_avx512_1, 16, 96)
+RK_SGEMM_DRIVER(sgemm_avx512, RK_F_AVX512, tile_avx512_4, 4, narrow_avx512, tail_avx512, 16, 96)
+RK_SGEMM_TILE(tile_avx2_2, rk_f8, 2)
+RK_SGEMM_TILE(tile_avx2_1, rk_f8, 1)
+RK_SGEMM_NARROW(narrow_avx2, tile_avx2_1, tile_avx2_1, tile_avx2_1)
+RK_SGEMM_TAIL(tail_avx2, tile_avx2_1, 8, 256)
+RK_SGEMM_DRIVER(sgemm_avx2, RK_F_AVX2, tile_avx2_2, 2, narrow_avx2, tail_avx2, 8, 256)
 #endif
 #if RK_F_NEON
-RK_SGEMM_TILE(tile_neon_wide, rk_f4, 4)
-RK_SGEMM_TILE(tile_neon_one, rk_f4, 1)
-RK_SGEMM_DRIVER(sgemm_neon, , tile_neon_wide, 4, tile_neon_one, tile_scalar, 4, 256)
+RK_SGEMM_TILE(tile_neon_4, rk_f4, 4)
+RK_SGEMM_TILE(tile_neon_3, rk_f4, 3)
+RK_SGEMM_TILE(tile_neon_2, rk_f4, 2)
+RK_SGEMM_TILE(tile_neon_1, rk_f4, 1)
+RK_SGEMM_NARROW(narrow_neon, tile_neon_1, tile_neon_2, tile_neon_3)
+RK_SGEMM_TAIL(tail_neon, tile_neon_1, 4, 256)
+RK_SGEMM_DRIVER(sgemm_neon, , tile_neon_4, 4, narrow_neon, tail_neon, 4, 256)
 #endif
 
 // Pixels per wide tile of the selected set: thread splits fall on whole tiles.
