@@ -387,18 +387,28 @@ RK_ALWAYS_INLINE void depthwise_plane(const float *restrict src, int32_t H, int3
     }
 }
 
+// Small planes (rk_depthwise_f32_scratch_floats) are first copied into a zero-padded plane in `scratch`,
+// so every pixel runs the vector rows: at 7x7 or 14x14 the border pixels would otherwise be most of them.
 #define RK_DEPTHWISE(NAME, ATTR, VL)                                                                             \
     ATTR static void NAME(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, \
-                          float lo, float hi, int32_t c0, int32_t c1) {                                        \
+                          float lo, float hi, int32_t c0, int32_t c1, float *scratch) {                        \
         const int32_t H = g->inHeight, W = g->inWidth, OH = g->outHeight, OW = g->outWidth;                    \
         const int32_t K = g->kernelHeight, S = g->strideHeight;                                                \
+        const int32_t Hp = H + g->padTop + g->padBottom, Wp = W + g->padLeft + g->padRight;                    \
+        if (scratch) memset(scratch, 0, sizeof(float) * (size_t)Hp * (size_t)Wp);                              \
         for (int32_t c = c0; c < c1; c++) {                                                                    \
             const float *src = in + (int64_t)c * H * W, *w = weight + (int64_t)c * K * K;                      \
+            int32_t h = H, wd = W, pt = g->padTop, pl = g->padLeft;                                            \
+            if (scratch) {                                                                                     \
+                for (int32_t ih = 0; ih < H; ih++)                                                             \
+                    memcpy(scratch + (int64_t)(ih + pt) * Wp + pl, src + (int64_t)ih * W, sizeof(float) * (size_t)W); \
+                src = scratch, h = Hp, wd = Wp, pt = 0, pl = 0;                                                \
+            }                                                                                                  \
             float *dst = out + (int64_t)c * OH * OW;                                                           \
-            if (K == 3 && S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 1, g->padTop, g->padLeft, lo, hi, VL); \
-            else if (K == 3) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 3, 3, 2, g->padTop, g->padLeft, lo, hi, VL); \
-            else if (S == 1) depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 1, g->padTop, g->padLeft, lo, hi, VL); \
-            else depthwise_plane(src, H, W, dst, OH, OW, w, bias[c], 5, 5, 2, g->padTop, g->padLeft, lo, hi, VL);  \
+            if (K == 3 && S == 1) depthwise_plane(src, h, wd, dst, OH, OW, w, bias[c], 3, 3, 1, pt, pl, lo, hi, VL); \
+            else if (K == 3) depthwise_plane(src, h, wd, dst, OH, OW, w, bias[c], 3, 3, 2, pt, pl, lo, hi, VL); \
+            else if (S == 1) depthwise_plane(src, h, wd, dst, OH, OW, w, bias[c], 5, 5, 1, pt, pl, lo, hi, VL); \
+            else depthwise_plane(src, h, wd, dst, OH, OW, w, bias[c], 5, 5, 2, pt, pl, lo, hi, VL);            \
         }                                                                                                      \
     }
 
@@ -419,21 +429,27 @@ int32_t rk_depthwise_f32_supported(const rk_conv_geometry *g) {
 }
 
 static void depthwise_range(float_set set, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
-                            float *out, float lo, float hi, int32_t c0, int32_t c1) {
+                            float *out, float lo, float hi, int32_t c0, int32_t c1, float *scratch) {
     switch (set) {
 #if RK_F_X86
-    case FLOAT_AVX512: depthwise_avx512(g, in, weight, bias, out, lo, hi, c0, c1); return;
-    case FLOAT_AVX2: depthwise_avx2(g, in, weight, bias, out, lo, hi, c0, c1); return;
+    case FLOAT_AVX512: depthwise_avx512(g, in, weight, bias, out, lo, hi, c0, c1, scratch); return;
+    case FLOAT_AVX2: depthwise_avx2(g, in, weight, bias, out, lo, hi, c0, c1, scratch); return;
 #endif
 #if RK_F_NEON
-    case FLOAT_NEON: depthwise_neon(g, in, weight, bias, out, lo, hi, c0, c1); return;
+    case FLOAT_NEON: depthwise_neon(g, in, weight, bias, out, lo, hi, c0, c1, scratch); return;
 #endif
-    default: depthwise_portable(g, in, weight, bias, out, lo, hi, c0, c1); return;
+    default: depthwise_portable(g, in, weight, bias, out, lo, hi, c0, c1, scratch); return;
     }
 }
 
-void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, float lo, float hi) {
-    depthwise_range(float_kernels(), g, in, weight, bias, out, lo, hi, 0, g->inChannels);
+int64_t rk_depthwise_f32_scratch_floats(const rk_conv_geometry *g) {
+    if (g->outWidth >= 32) return 0;
+    return ((int64_t)g->inHeight + g->padTop + g->padBottom) * ((int64_t)g->inWidth + g->padLeft + g->padRight);
+}
+
+void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, float lo, float hi,
+                      float *scratch) {
+    depthwise_range(float_kernels(), g, in, weight, bias, out, lo, hi, 0, g->inChannels, rk_depthwise_f32_scratch_floats(g) ? scratch : NULL);
 }
 
 typedef struct {
@@ -442,18 +458,21 @@ typedef struct {
     const float *in, *weight, *bias;
     float *out;
     float lo, hi;
+    float *scratch;
+    int64_t scratchStride;
 } depthwise_job;
 
 static void depthwise_part(void *context, int32_t part, int32_t parts) {
     const depthwise_job *job = context;
     const int32_t C = job->g->inChannels;
     const int32_t first = (int32_t)((int64_t)C * part / parts), last = (int32_t)((int64_t)C * (part + 1) / parts);
-    if (first < last) depthwise_range(job->set, job->g, job->in, job->weight, job->bias, job->out, job->lo, job->hi, first, last);
+    float *scratch = job->scratch ? job->scratch + part * job->scratchStride : NULL;
+    if (first < last) depthwise_range(job->set, job->g, job->in, job->weight, job->bias, job->out, job->lo, job->hi, first, last, scratch);
 }
 
 void rk_depthwise_f32_parallel(rk_pool *pool, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
-                               float *out, float lo, float hi) {
-    depthwise_job job = {float_kernels(), g, in, weight, bias, out, lo, hi};
+                               float *out, float lo, float hi, float *scratch, int64_t scratchStride) {
+    depthwise_job job = {float_kernels(), g, in, weight, bias, out, lo, hi, rk_depthwise_f32_scratch_floats(g) ? scratch : NULL, scratchStride};
     if (rk_pool_threads(pool) == 1) {
         depthwise_part(&job, 0, 1);
         return;

@@ -74,7 +74,7 @@ static int check_gemm(rk_pool *pool) {
 
 static int check_depthwise(rk_pool *pool) {
     const int32_t k = next() % 2 ? 3 : 5, stride = range(1, 2), C = range(1, 40);
-    const int32_t H = range(1, 40), W = range(1, 40), pad = range(0, k / 2 + 1);
+    const int32_t H = range(1, 70), W = range(1, 70), pad = range(0, k / 2 + 1);
     rk_conv_geometry g = {C, H, W, C, 0, 0, C, k, k, stride, stride, pad, pad, pad, pad, 1, 1};
     if (H + 2 * pad < k || W + 2 * pad < k) return 1;
     g.outHeight = (H + 2 * pad - k) / stride + 1;
@@ -88,12 +88,14 @@ static int check_depthwise(rk_pool *pool) {
     float *in = exact((int64_t)C * H * W), *w = values((int64_t)C * k * k), *bias = values(C);
     float *fast = values(outCount), *threaded = values(outCount), *direct = values(outCount), *scale = values(outCount);
     for (int64_t i = 0; i < outCount; i++) scale[i] = 2.0f * (float)(k * k + 1);
-    rk_depthwise_f32(&g, in, w, bias, fast, lo, hi);
-    rk_depthwise_f32_parallel(pool, &g, in, w, bias, threaded, lo, hi);
+    const int64_t scratchFloats = rk_depthwise_f32_scratch_floats(&g);
+    float *scratch = scratchFloats ? exact(scratchFloats * 3) : NULL;
+    rk_depthwise_f32(&g, in, w, bias, fast, lo, hi, scratch);
+    rk_depthwise_f32_parallel(pool, &g, in, w, bias, threaded, lo, hi, scratch, scratchFloats);
     rk_conv2d_f32(&g, in, w, bias, direct, lo, hi);
     const int ok = close(fast, direct, outCount, scale, "depthwise") && memcmp(fast, threaded, (size_t)outCount * 4) == 0;
     if (!ok) fprintf(stderr, "float-check: depthwise C=%d %dx%d k=%d s=%d pad=%d failed\n", C, H, W, k, stride, pad);
-    free(in), free(w), free(bias), free(fast), free(threaded), free(direct), free(scale);
+    free(in), free(w), free(bias), free(fast), free(threaded), free(direct), free(scale), free(scratch);
     return ok;
 }
 

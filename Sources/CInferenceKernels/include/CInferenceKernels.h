@@ -187,9 +187,15 @@ void rk_im2col_f32(const rk_conv_geometry *g, const float *in, int32_t channelOf
 /// 1 when rk_depthwise_f32 handles this geometry: one filter per channel, square 3x3 or 5x5, stride 1 or 2
 /// in both directions, no dilation.
 int32_t rk_depthwise_f32_supported(const rk_conv_geometry *g);
+/// Floats of scratch rk_depthwise_f32 needs for this geometry (a zero-padded copy of one plane, for small
+/// planes); 0 when it needs none.
+int64_t rk_depthwise_f32_scratch_floats(const rk_conv_geometry *g);
 /// Depthwise convolution over NCHW: weights [C][k][k], bias [C] (not NULL), out = clamp(conv + bias, lo, hi).
-void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, float lo, float hi);
-/// rk_depthwise_f32 with the channels split across the pool's threads.
+/// `scratch` holds rk_depthwise_f32_scratch_floats(g) floats (may be NULL when that is 0).
+void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, float lo, float hi,
+                      float *scratch);
+/// rk_depthwise_f32 with the channels split across the pool's threads; `scratch` holds one area per thread,
+/// `scratchStride` floats apart.
 void rk_depthwise_f32_parallel(rk_pool *pool, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
-                               float *out, float lo, float hi);
+                               float *out, float lo, float hi, float *scratch, int64_t scratchStride);
 #endif

@@ -105,11 +105,15 @@ extension Lowering {
         if rk_depthwise_f32_supported(&geometry) != 0 {
             let weights = Pinned(weight.floats)
             let depthwiseBias = bias ?? Pinned([Float](repeating: 0, count: Int(geometry.outChannels)))
-            return LoweredNode(outputs: [output], detail: "depthwise " + detail, readsConstantInputs: false) { bindings in
+            // Small planes get a zero-padded copy per thread (the geometry check bounds its size).
+            let threadFloats = aligned(Int(rk_depthwise_f32_scratch_floats(&geometry)) * 4) / 4
+            return LoweredNode(outputs: [output], scratchBytes: threadFloats * 4 * threads, detail: "depthwise " + detail,
+                               readsConstantInputs: false) { bindings in
                 let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
                 let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
+                let scratch = bindings.scratch?.assumingMemoryBound(to: Float.self)
                 return {
-                    rk_depthwise_f32_parallel(pool, &geometry, input, weights.pointer, depthwiseBias.pointer, out, lo, hi)
+                    rk_depthwise_f32_parallel(pool, &geometry, input, weights.pointer, depthwiseBias.pointer, out, lo, hi, scratch, Int64(threadFloats))
                 }
             }
         }
