@@ -284,6 +284,13 @@ void rk_im2col_f32(const rk_conv_geometry *g, const float *in, int32_t channelOf
         for (int32_t kh = 0; kh < g->kernelHeight; kh++)
             for (int32_t kw = 0; kw < g->kernelWidth; kw++) {
                 float *row = col + ((int64_t)(c * g->kernelHeight + kh) * g->kernelWidth + kw) * P;
+                const int32_t offset = kw * g->dilationWidth;
+                int32_t first = g->padLeft - offset > 0 ? (g->padLeft - offset + g->strideWidth - 1) / g->strideWidth : 0;
+                const int32_t limit = W - 1 + g->padLeft - offset;   // ow * stride <= limit
+                int32_t last = limit < 0 ? 0 : limit / g->strideWidth + 1;
+                if (first > OW) first = OW;
+                if (last > OW) last = OW;
+                if (last < first) last = first;
                 for (int32_t oh = 0; oh < OH; oh++) {
                     float *dst = row + (int64_t)oh * OW;
                     const int32_t ih = oh * g->strideHeight - g->padTop + kh * g->dilationHeight;
@@ -291,11 +298,19 @@ void rk_im2col_f32(const rk_conv_geometry *g, const float *in, int32_t channelOf
                         memset(dst, 0, sizeof(float) * (size_t)OW);
                         continue;
                     }
-                    const float *src = plane + (int64_t)ih * W;
-                    for (int32_t ow = 0; ow < OW; ow++) {
-                        const int32_t iw = ow * g->strideWidth - g->padLeft + kw * g->dilationWidth;
-                        dst[ow] = iw >= 0 && iw < W ? src[iw] : 0.0f;
+                    // Columns [first, last) read inside the image; zeros either side.
+                    const float *src = plane + (int64_t)ih * W - g->padLeft + kw * g->dilationWidth;
+                    const int32_t S = g->strideWidth;
+                    int32_t ow = 0;
+                    for (; ow < first; ow++) dst[ow] = 0.0f;
+                    if (S == 1) {
+                        memcpy(dst + first, src + first, sizeof(float) * (size_t)(last - first));
+                    } else if (S == 2) {
+                        for (ow = first; ow < last; ow++) dst[ow] = src[2 * ow];
+                    } else {
+                        for (ow = first; ow < last; ow++) dst[ow] = src[(int64_t)ow * S];
                     }
+                    for (ow = last; ow < OW; ow++) dst[ow] = 0.0f;
                 }
             }
     }

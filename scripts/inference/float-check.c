@@ -99,6 +99,35 @@ static int check_depthwise(rk_pool *pool) {
     return ok;
 }
 
+// Any convolution as im2col + the matrix product per group, against the direct convolution.
+static int check_im2col(void) {
+    const int32_t kh = range(1, 5), kw = range(1, 5), sh = range(1, 3), sw = range(1, 3), dh = range(1, 2), dw = range(1, 2);
+    const int32_t groups = range(1, 3), cin = groups * range(1, 5), cout = groups * range(1, 9);
+    const int32_t H = range(1, 30), W = range(1, 30);
+    rk_conv_geometry g = {cin, H, W, cout, 0, 0, groups, kh, kw, sh, sw, range(0, 3), range(0, 3), range(0, 3), range(0, 3), dh, dw};
+    const int32_t eh = (kh - 1) * dh + 1, ew = (kw - 1) * dw + 1;
+    if (H + g.padTop + g.padBottom < eh || W + g.padLeft + g.padRight < ew) return 1;
+    g.outHeight = (H + g.padTop + g.padBottom - eh) / sh + 1;
+    g.outWidth = (W + g.padLeft + g.padRight - ew) / sw + 1;
+    const float lo = next() % 2 ? 0.0f : -INFINITY, hi = INFINITY;
+    const int32_t cg = cin / groups, mg = cout / groups, K = cg * kh * kw, P = g.outHeight * g.outWidth;
+    float *in = exact((int64_t)cin * H * W), *w = values((int64_t)cout * K), *bias = values(cout + RK_SGEMM_ROWS);
+    float *col = exact((int64_t)K * P), *packed = values(rk_sgemm_packed_floats(mg, K)), *groupBias = values(mg + RK_SGEMM_ROWS);
+    float *ours = values((int64_t)cout * P), *direct = values((int64_t)cout * P), *scale = values((int64_t)cout * P);
+    for (int64_t i = 0; i < (int64_t)cout * P; i++) scale[i] = (float)(K + 1);
+    for (int32_t group = 0; group < groups; group++) {
+        rk_im2col_f32(&g, in, group * cg, cg, col);
+        rk_sgemm_pack(w + (int64_t)group * mg * K, mg, K, packed);
+        memcpy(groupBias, bias + group * mg, sizeof(float) * (size_t)mg);
+        rk_sgemm(mg, K, P, packed, groupBias, col, ours + (int64_t)group * mg * P, lo, hi);
+    }
+    rk_conv2d_f32(&g, in, w, bias, direct, lo, hi);
+    const int ok = close(ours, direct, (int64_t)cout * P, scale, "im2col");
+    if (!ok) fprintf(stderr, "float-check: im2col %dx%d k%dx%d s%dx%d d%dx%d g%d %d->%d failed\n", H, W, kh, kw, sh, sw, dh, dw, groups, cin, cout);
+    free(in), free(w), free(bias), free(col), free(packed), free(groupBias), free(ours), free(direct), free(scale);
+    return ok;
+}
+
 int main(int argc, char **argv) {
     const int cases = argc > 1 ? atoi(argv[1]) : 200;
     state = argc > 2 ? (uint64_t)atoll(argv[2]) : 1;
@@ -111,6 +140,7 @@ int main(int argc, char **argv) {
     for (int i = 0; i < cases; i++) {
         failures += !check_gemm(pool);
         failures += !check_depthwise(pool);
+        failures += !check_im2col();
     }
     rk_pool_destroy(pool);
     printf("float-check (%s): %d cases, %d failures\n", rk_float_kernels(), cases, failures);
