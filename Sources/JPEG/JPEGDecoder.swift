@@ -149,12 +149,7 @@ public final class JPEGDecoder {
     /// this data's header (from `header(_:)`). On failure `image` keeps its size with undefined pixels.
     public func decode(_ data: UnsafeRawBufferPointer, scale: ScalingFactor, header: JPEGHeader, into image: inout RGBImage) throws(JPEGError) {
         let base = try Self.checkSOI(data, call: "tjDecompress2")
-        if header.isFourComponent {
-            // Adobe CMYK/YCCK JPEGs (often stored inverted) have no single right RGB conversion,
-            // and no camera we support produces them: refuse by name rather than guess colours.
-            let space = header.colorspace == Int32(TJCS_CMYK.rawValue) ? "CMYK" : "YCCK"
-            throw JPEGError(kind: .unsupported("\(space) JPEG: only RGB, YCbCr and greyscale are decoded"), call: "tjDecompress2")
-        }
+        if header.isFourComponent { throw Self.fourComponentError(header, call: "tjDecompress2") }
         let width = scale.scaled(header.width)
         let height = scale.scaled(header.height)
         if image.pixels.count != width * height * 3 { image.pixels = [UInt8](repeating: 0, count: width * height * 3) }
@@ -171,7 +166,71 @@ public final class JPEGDecoder {
         }
     }
 
+    /// Decodes at `scale` into Y, Cb and Cr planes (Y alone for greyscale) without libjpeg's chroma
+    /// upsampling and colour conversion, reusing `image`'s storage when the sizes match. `header` must be
+    /// this data's header; `header.decodesToPlanes` must be true (CMYK/YCCK are refused as by `decode`,
+    /// RGB-coded or unusually sampled JPEGs with `.unsupported`: decode those to RGB).
+    /// On failure `image` keeps its size with undefined samples.
+    public func decodePlanes(_ data: UnsafeRawBufferPointer, scale: ScalingFactor, header: JPEGHeader,
+                             into image: inout YCbCrImage) throws(JPEGError) {
+        let call = "tjDecompressToYUVPlanes"
+        let base = try Self.checkSOI(data, call: call)
+        if header.isFourComponent { throw Self.fourComponentError(header, call: call) }
+        guard header.decodesToPlanes, let factors = YCbCrImage.chromaFactors(subsampling: header.subsampling) else {
+            throw JPEGError(kind: .unsupported("colour space \(header.colorspace), subsampling \(header.subsampling) has no YCbCr planes"), call: call)
+        }
+        let width = scale.scaled(header.width), height = scale.scaled(header.height)
+        let subsampling = header.subsampling
+        let planeCount = header.isGrayscale ? 1 : 3
+        let lumaWidth = Int(tjPlaneWidth(0, Int32(width), subsampling)), lumaHeight = Int(tjPlaneHeight(0, Int32(height), subsampling))
+        let chromaWidth = planeCount == 3 ? Int(tjPlaneWidth(1, Int32(width), subsampling)) : 0
+        let chromaHeight = planeCount == 3 ? Int(tjPlaneHeight(1, Int32(height), subsampling)) : 0
+        guard lumaWidth >= width, lumaHeight >= height, planeCount == 1 || (chromaWidth > 0 && chromaHeight > 0) else {
+            throw JPEGError(kind: .fatal(Self.globalErrorText()), call: "tjPlaneWidth")
+        }
+        let count = lumaWidth * lumaHeight + (planeCount - 1) * chromaWidth * chromaHeight
+        if image.samples.count != count { image.samples = [UInt8](repeating: 0, count: count) }
+        image.width = width
+        image.height = height
+        image.chromaFactorX = planeCount == 3 ? factors.x : 1
+        image.chromaFactorY = planeCount == 3 ? factors.y : 1
+        image.planeCount = planeCount
+        image.lumaWidth = lumaWidth
+        image.lumaHeight = lumaHeight
+        image.chromaWidth = chromaWidth
+        image.chromaHeight = chromaHeight
+        let offsets = (image.planeOffset(1), image.planeOffset(2))
+        let status = image.samples.withUnsafeMutableBufferPointer { samples -> Int32 in
+            guard let y = samples.baseAddress else { return -1 }
+            // Plane pointers and strides on the stack: nothing allocated per frame on this side.
+            return withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<UInt8>?.self, capacity: 3) { planes in
+                withUnsafeTemporaryAllocation(of: Int32.self, capacity: 3) { strides in
+                    planes[0] = y
+                    planes[1] = planeCount == 3 ? y + offsets.0 : nil
+                    planes[2] = planeCount == 3 ? y + offsets.1 : nil
+                    strides[0] = Int32(lumaWidth)
+                    strides[1] = Int32(chromaWidth)
+                    strides[2] = Int32(chromaWidth)
+                    return tjDecompressToYUVPlanes(handle, base, UInt(data.count), planes.baseAddress, Int32(width),
+                                                   strides.baseAddress, Int32(height), Self.decodeFlags)
+                }
+            }
+        }
+        if status != 0 {
+            let failure = error(call: call)
+            resetHandle()
+            throw failure
+        }
+    }
+
     // MARK: - Errors
+
+    /// Adobe CMYK/YCCK JPEGs (often stored inverted) have no single right RGB conversion, and no camera
+    /// we support produces them: refuse by name rather than guess colours.
+    private static func fourComponentError(_ header: JPEGHeader, call: String) -> JPEGError {
+        let space = header.colorspace == Int32(TJCS_CMYK.rawValue) ? "CMYK" : "YCCK"
+        return JPEGError(kind: .unsupported("\(space) JPEG: only RGB, YCbCr and greyscale are decoded"), call: call)
+    }
 
     /// libturbojpeg 2.1.5's tjDecompressHeader3 returns from libjpeg's error longjmp without
     /// aborting the decompressor, so the next header read on the same handle continues the broken

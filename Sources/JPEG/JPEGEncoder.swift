@@ -5,6 +5,10 @@ import CTurboJPEG
 /// Not thread-safe (the handle keeps per-call state): one encoder per camera or per actor.
 public final class JPEGEncoder {
     private let handle: tjhandle
+    /// libturbojpeg 2.1.5: once a compressor handle has written a progressive JPEG, the baseline JPEGs it
+    /// writes afterwards are corrupt (Huffman tables for the progressive scans stay on the handle; decoders
+    /// report "bad Huffman code"). Progressive encodes therefore get a handle of their own, made on first use.
+    private var progressiveHandle: tjhandle?
     /// Scratch planar 4:2:2 buffer for YUYV frames, reused between frames of the same size.
     private var planar: [UInt8] = []
 
@@ -16,12 +20,18 @@ public final class JPEGEncoder {
         case s420
         /// Luma only: a greyscale JPEG.
         case gray
+        /// Half horizontal chroma (4:2:2), half vertical (4:4:0), quarter horizontal (4:1:1): rarer
+        /// layouts some cameras and tools write.
+        case s422, s440, s411
 
         var turbo: Int32 {
             switch self {
             case .s444: Int32(TJSAMP_444.rawValue)
             case .s420: Int32(TJSAMP_420.rawValue)
             case .gray: Int32(TJSAMP_GRAY.rawValue)
+            case .s422: Int32(TJSAMP_422.rawValue)
+            case .s440: Int32(TJSAMP_440.rawValue)
+            case .s411: Int32(TJSAMP_411.rawValue)
             }
         }
     }
@@ -35,6 +45,7 @@ public final class JPEGEncoder {
 
     deinit {
         tjDestroy(handle)
+        if let progressiveHandle { tjDestroy(progressiveHandle) }
     }
 
     /// Encodes an RGB image (4:2:0 baseline unless told otherwise). Quality 1...100.
@@ -115,11 +126,21 @@ public final class JPEGEncoder {
         var output: UnsafeMutablePointer<UInt8>? = nil
         var size: UInt = 0
         let flags = progressive ? Int32(TJFLAG_PROGRESSIVE) : 0
+        let target = progressive ? try progressiveCompressor() : handle
         let status = pixels.withUnsafeBufferPointer { input in
-            tjCompress2(handle, input.baseAddress, Int32(width), 0, Int32(height), pixelFormat,
+            tjCompress2(target, input.baseAddress, Int32(width), 0, Int32(height), pixelFormat,
                         &output, &size, subsampling, Int32(quality), flags)
         }
         return try takeOutput(status: status, output: output, size: size, call: "tjCompress2")
+    }
+
+    private func progressiveCompressor() throws(JPEGError) -> tjhandle {
+        if let progressiveHandle { return progressiveHandle }
+        guard let made = tjInitCompress() else {
+            throw JPEGError(kind: .fatal(JPEGDecoder.globalErrorText()), call: "tjInitCompress")
+        }
+        progressiveHandle = made
+        return made
     }
 
     private func checkQuality(_ quality: Int, call: String) throws(JPEGError) {

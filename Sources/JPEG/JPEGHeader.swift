@@ -27,4 +27,10 @@ public struct JPEGHeader: Sendable, Equatable {
     public var isGrayscale: Bool {
         colorspace == Int32(TJCS_GRAY.rawValue)
     }
+
+    /// True when `JPEGDecoder.decodePlanes` can decode it: YCbCr or greyscale with a subsampling
+    /// libturbojpeg names (not RGB-coded, four-component or unusually sampled JPEGs).
+    public var decodesToPlanes: Bool {
+        (colorspace == Int32(TJCS_YCbCr.rawValue) || isGrayscale) && YCbCrImage.chromaFactors(subsampling: subsampling) != nil
+    }
 }

@@ -68,17 +68,17 @@ import Testing
     }
 
     /// Resizing a decoded frame into the model's input tensor (resize, round, normalise, NCHW) with the
-    /// classifier's kept resizer allocates nothing once the frame geometry is known.
+    /// classifier's kept resampler allocates nothing once the frame geometry is known.
     @Test func framePreprocessingAllocatesNothingAfterTheFirstFrame() throws {
         let preprocessor = Preprocessor(width: 224, height: 224, mean: ModelMetadata.defaultMean, std: ModelMetadata.defaultStd, resize: .centerCrop)
         let frame = RGBImage(width: 640, height: 360, filledWith: (90, 120, 150))
-        var resizer = AreaResizer()
+        var resampler = InputResampler()
         var tensor = [Float](repeating: 0, count: 3 * 224 * 224)
         let roi = NormalizedRect(x: 0.1, y: 0.1, width: 0.8, height: 0.8)
         try tensor.withUnsafeMutableBufferPointer { buffer in
-            try preprocessor.tensor(from: frame, regionOfInterest: roi, into: buffer, resizer: &resizer)   // first frame: weights, rows
+            try preprocessor.tensor(from: frame, regionOfInterest: roi, into: buffer, resampler: &resampler)   // first frame: tables, rows
             let start = remotair_thread_allocations()
-            for _ in 0..<3 { try preprocessor.tensor(from: frame, regionOfInterest: roi, into: buffer, resizer: &resizer) }
+            for _ in 0..<3 { try preprocessor.tensor(from: frame, regionOfInterest: roi, into: buffer, resampler: &resampler) }
             let allocations = remotair_thread_allocations() - start
             #expect(allocations == 0, "\(allocations) heap allocations in 3 frames")
         }

@@ -119,6 +119,18 @@ struct JPEGCodecTests {
         }
     }
 
+    @Test func encoderStillWritesValidBaselineAfterAProgressiveEncode() throws {
+        // libturbojpeg 2.1.5 keeps a progressive scan script on the handle; see JPEGEncoder.
+        let image = TestImages.scene(width: 80, height: 48)
+        let fresh = try JPEGEncoder().encode(image, quality: 90)
+        let encoder = try JPEGEncoder()
+        _ = try encoder.encode(image, quality: 90, progressive: true)
+        let baseline = try encoder.encode(image, quality: 90)
+        #expect(baseline == fresh)
+        #expect(try JPEGDecoder().decode(baseline).width == 80)
+        #expect(try encoder.encode(image, quality: 90, progressive: true) != baseline)
+    }
+
     @Test func progressiveDecodes() throws {
         let encoder = try JPEGEncoder()
         let decoder = try JPEGDecoder()

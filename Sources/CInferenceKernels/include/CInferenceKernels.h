@@ -198,4 +198,44 @@ void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *w
 /// `scratchStride` floats apart.
 void rk_depthwise_f32_parallel(rk_pool *pool, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
                                float *out, float lo, float hi, float *scratch, int64_t scratchStride);
+
+// MARK: - Preprocessing: area-averaging resize of a decoded frame straight into the input tensor (resample.c)
+
+/// One axis of an area-averaging resize: output i (of `count`) is the weighted sum of source samples
+/// first[i] ... first[i] + taps - 1 with weights weight[i * taps ...] (output-major; `taps` is a multiple
+/// of 4 and unused taps weigh 0, so they may lie past the crop). Indices are relative to the crop.
+typedef struct {
+    const int32_t *first;
+    const float *weight;
+    int32_t taps, count;
+} rk_area_axis;
+
+/// A crop of one 8-bit plane (or of an interleaved RGB image) and how it maps to the output grid.
+typedef struct {
+    const uint8_t *origin;    // the crop's first sample
+    int64_t stride;           // bytes from one row to the next
+    int32_t span;             // the crop's width in pixels (for RGB, each 3 bytes)
+    rk_area_axis columns, rows;
+} rk_area_plane;
+
+/// Where the result goes: value = round(average to 8 bits) * scale[c] + offset[c] into the NCHW float
+/// `tensor`, or, when `quantized` is set, that value quantized exactly as rk_quantize_nchw_to_nhwc does
+/// (round_half_even(value / quantScale) + quantZero, clamped to quantLo...quantHi) into NHWC bytes.
+typedef struct {
+    float *tensor;            // 3 x height x width, or NULL
+    uint8_t *quantized;       // height x width x 3, or NULL
+    int32_t width, height;
+    float scale[3], offset[3];
+    float quantScale;
+    int32_t quantZero, quantLo, quantHi;
+} rk_area_output;
+
+/// Interleaved RGB -> the output. `scratch` holds 3 * (span + column taps) + 4 + 3 * width floats, zeroed once.
+void rk_resample_rgb(const rk_area_plane *plane, const rk_area_output *output, float *scratch);
+/// JPEG planes -> the output (RGB): Y, Cb, Cr (planeCount 3; each with its own axes, so chroma at its own
+/// resolution) or Y alone (planeCount 1, greyscale: R = G = B = Y). Each output pixel is converted from
+/// the averaged YCbCr with JFIF full-range constants. `scratch` holds (luma span + its column taps) +
+/// (chroma span + its column taps) + 3 * width floats, zeroed once.
+void rk_resample_ycc(const rk_area_plane *planes, int32_t planeCount, const rk_area_output *output, float *scratch);
+
 #endif

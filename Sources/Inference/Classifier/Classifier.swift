@@ -44,18 +44,33 @@ public final class Classifier: Sendable {
         let plan: ExecutionPlan
         var output: [Float]
         var decoder: JPEGDecoder?
-        /// The DCT-scaled decode of the last frame; same-size frames reuse its storage.
+        /// The DCT-scaled decode of the last frame (YCbCr planes, or RGB for JPEGs without them);
+        /// same-size frames reuse its storage.
+        var planes = YCbCrImage()
         var decoded = RGBImage(width: 0, height: 0, pixels: [])
-        var resizer = AreaResizer()
+        var resampler = InputResampler()
 
         init(plan: ExecutionPlan) {
             self.plan = plan
             output = [Float](repeating: 0, count: plan.outputCount)
         }
 
-        /// Runs the plan on its input buffer (the preprocessor writes the tensor straight into it).
+        /// Runs the plan on its float input buffer.
         func run() throws(InferenceError) {
             try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in try plan.run(output: target) }
+        }
+
+        /// Where the preprocessor writes a frame: the bytes the plan's input QuantizeLinear would make when
+        /// the plan lets it (that step is then skipped), else the float input tensor.
+        var destination: InputResampler.Destination {
+            if let quantization = plan.inputQuantization, let bytes = plan.quantizedInputBuffer { return .quantized(bytes, quantization) }
+            return .tensor(plan.inputBuffer)
+        }
+
+        /// Runs the plan on what the preprocessor wrote to `destination`.
+        func runPreprocessed() throws(InferenceError) {
+            guard plan.inputQuantization != nil else { return try run() }
+            try output.withUnsafeMutableBufferPointer { (target) throws(InferenceError) in try plan.runQuantized(output: target) }
         }
     }
 
@@ -107,10 +122,15 @@ public final class Classifier: Sendable {
 
     /// Decodes a JPEG at the fastest DCT scale that keeps the region at least the input size, then
     /// classifies it. Decode, resize and tensor buffers are reused from the previous frame.
+    ///
+    /// YCbCr and greyscale JPEGs are decoded to their planes (no chroma upsampling or colour conversion
+    /// in libjpeg) and resized per plane, converting each output pixel to RGB: the same tensor as decoding
+    /// to RGB and resizing, within the rounding described at `Preprocessor.tensor(from:YCbCrImage...)`.
+    /// Other JPEGs (RGB-coded, unusual sampling) go through RGB.
     public func classify(jpeg: [UInt8], regionOfInterest: NormalizedRect? = nil) throws(InferenceError) -> Classification {
         let start = ContinuousClock.now
         return try engine.withLock { (engine) throws(InferenceError) -> Classification in
-            let decoded: Result<Void, JPEGError> = jpeg.withUnsafeBytes { buffer in
+            let decoded: Result<Bool, JPEGError> = jpeg.withUnsafeBytes { buffer in
                 do throws(JPEGError) {
                     if engine.decoder == nil { engine.decoder = try JPEGDecoder() }
                     guard let decoder = engine.decoder else { throw JPEGError(kind: .fatal("no decoder"), call: "tjInitDecompress") }
@@ -119,14 +139,25 @@ public final class Classifier: Sendable {
                                                            regionOfInterest: regionOfInterest)
                     let scale = decoder.modelInputScale(header: header, region: region,
                                                         width: preprocessor.width, height: preprocessor.height)
+                    if header.decodesToPlanes {
+                        try decoder.decodePlanes(buffer, scale: scale, header: header, into: &engine.planes)
+                        return .success(true)
+                    }
                     try decoder.decode(buffer, scale: scale, header: header, into: &engine.decoded)
-                    return .success(())
+                    return .success(false)
                 } catch {
                     return .failure(error)
                 }
             }
-            if case .failure(let error) = decoded { throw .image("\(error)") }
-            return try classify(engine, image: engine.decoded, regionOfInterest: regionOfInterest, start: start)
+            switch decoded {
+            case .failure(let error):
+                throw .image("\(error)")
+            case .success(true):
+                try preprocessor.write(engine.planes, regionOfInterest: regionOfInterest, into: engine.destination, resampler: &engine.resampler)
+            case .success(false):
+                try preprocessor.write(engine.decoded, regionOfInterest: regionOfInterest, into: engine.destination, resampler: &engine.resampler)
+            }
+            return try finish(engine, start: start)
         }
     }
 
@@ -139,8 +170,13 @@ public final class Classifier: Sendable {
     }
 
     private func classify(_ engine: Engine, image: RGBImage, regionOfInterest: NormalizedRect?, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
-        try preprocessor.tensor(from: image, regionOfInterest: regionOfInterest, into: engine.plan.inputBuffer, resizer: &engine.resizer)
-        try engine.run()
+        try preprocessor.write(image, regionOfInterest: regionOfInterest, into: engine.destination, resampler: &engine.resampler)
+        return try finish(engine, start: start)
+    }
+
+    /// Runs the plan on what the preprocessor wrote and turns the output into scores.
+    private func finish(_ engine: Engine, start: ContinuousClock.Instant) throws(InferenceError) -> Classification {
+        try engine.runPreprocessed()
         let probabilities = appliesSoftmax ? Self.softmax(engine.output) : engine.output.map(Double.init)
         var scores: [String: Double] = [:]
         var best = 0

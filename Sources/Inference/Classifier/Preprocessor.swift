@@ -41,29 +41,63 @@ public struct Preprocessor: Sendable, Equatable {
     /// Writes the input tensor for `image` into `output` (3 x height x width floats).
     public func tensor(from image: RGBImage, regionOfInterest: NormalizedRect? = nil,
                        into output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
-        var resizer = AreaResizer()
-        try tensor(from: image, regionOfInterest: regionOfInterest, into: output, resizer: &resizer)
+        var resampler = InputResampler()
+        try tensor(from: image, regionOfInterest: regionOfInterest, into: output, resampler: &resampler)
     }
 
-    /// As `tensor(from:regionOfInterest:into:)`, with a resizer kept across frames: resizing, rounding to
+    /// As `tensor(from:regionOfInterest:into:)`, with a resampler kept across frames: resizing, rounding to
     /// 8 bits and normalising in one pass straight into the NCHW tensor, with no intermediate image and
     /// no allocation while the frame geometry stays the same.
     public func tensor(from image: RGBImage, regionOfInterest: NormalizedRect? = nil,
-                       into output: UnsafeMutableBufferPointer<Float>, resizer: inout AreaResizer) throws(InferenceError) {
-        guard mean.count == 3, std.count == 3 else { throw .invalidGraph("mean \(mean) and std \(std) need three values (RGB)") }
-        guard image.isWellFormed else { throw .image("malformed image \(image.width)x\(image.height) with \(image.pixels.count) bytes") }
-        if let regionOfInterest, !regionOfInterest.isValid { throw .image("region of interest \(regionOfInterest) is outside the frame") }
-        guard output.count == 3 * width * height else {
-            throw .inputMismatch("model input holds \(output.count) values, expected \(3 * width * height)")
+                       into output: UnsafeMutableBufferPointer<Float>, resampler: inout InputResampler) throws(InferenceError) {
+        try write(image, regionOfInterest: regionOfInterest, into: .tensor(output), resampler: &resampler)
+    }
+
+    /// The same tensor from a JPEG's Y/Cb/Cr planes (`JPEGDecoder.decodePlanes`): each channel averaged
+    /// at its own resolution over the same area, then converted to RGB per output pixel. Equal to the RGB
+    /// path up to rounding and clamping (libjpeg converts, then the resize averages; here the other way
+    /// round) and chroma upsampling: within a few 8-bit levels at sharp colour edges, less elsewhere.
+    public func tensor(from image: YCbCrImage, regionOfInterest: NormalizedRect? = nil,
+                       into output: UnsafeMutableBufferPointer<Float>, resampler: inout InputResampler) throws(InferenceError) {
+        try write(image, regionOfInterest: regionOfInterest, into: .tensor(output), resampler: &resampler)
+    }
+
+    /// As `tensor(from:regionOfInterest:into:resampler:)` for any destination: the float tensor, or the
+    /// channels-last bytes the plan's input QuantizeLinear makes of it (`ExecutionPlan.inputQuantization`).
+    public func write(_ image: YCbCrImage, regionOfInterest: NormalizedRect? = nil,
+                      into destination: InputResampler.Destination, resampler: inout InputResampler) throws(InferenceError) {
+        guard image.isWellFormed else { throw .image("malformed YCbCr image \(image.width)x\(image.height) with \(image.samples.count) bytes") }
+        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest,
+                                             count: destination.count)
+        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: destination) else {
+            throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
         }
-        let region = sourceRegion(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest)
-        let crop = PixelRect(region, imageWidth: image.width, height: image.height)
+    }
+
+    /// The RGB counterpart of `write(_:regionOfInterest:into:resampler:)`.
+    public func write(_ image: RGBImage, regionOfInterest: NormalizedRect? = nil,
+                      into destination: InputResampler.Destination, resampler: inout InputResampler) throws(InferenceError) {
+        guard image.isWellFormed else { throw .image("malformed image \(image.width)x\(image.height) with \(image.pixels.count) bytes") }
+        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest,
+                                             count: destination.count)
+        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: destination) else {
+            throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
+        }
+    }
+
+    /// Checks the request and gives the crop in pixels and the normalisation as value * scale + offset.
+    private func plan(imageWidth: Int, imageHeight: Int, regionOfInterest: NormalizedRect?,
+                      count: Int) throws(InferenceError) -> (PixelRect, SIMD3<Float>, SIMD3<Float>) {
+        guard mean.count == 3, std.count == 3 else { throw .invalidGraph("mean \(mean) and std \(std) need three values (RGB)") }
+        if let regionOfInterest, !regionOfInterest.isValid { throw .image("region of interest \(regionOfInterest) is outside the frame") }
+        guard count == 3 * width * height else {
+            throw .inputMismatch("model input holds \(count) values, expected \(3 * width * height)")
+        }
+        let region = sourceRegion(imageWidth: imageWidth, imageHeight: imageHeight, regionOfInterest: regionOfInterest)
+        let crop = PixelRect(region, imageWidth: imageWidth, height: imageHeight)
         // (v / 255 - mean) / std  ==  v * (1 / (255 std)) + (-mean / std)
         let std = SIMD3(std[0], std[1], std[2]), mean = SIMD3(mean[0], mean[1], mean[2])
-        let scale = 1 / (255 * std), offset = -mean / std
-        guard resizer.resizePlanar(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: output) else {
-            throw .image("region \(region) of the \(image.width)x\(image.height) frame is empty")
-        }
+        return (crop, 1 / (255 * std), -mean / std)
     }
 
     /// Smallest decode size that still leaves the region at least the input size (for DCT-scaled decoding).

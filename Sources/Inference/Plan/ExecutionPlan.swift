@@ -35,6 +35,12 @@ public final class ExecutionPlan {
     public let inputCount: Int
     public let outputCount: Int
 
+    /// Set when the first step only quantizes the float input (per tensor) into channels-last bytes and
+    /// nothing else reads the float input: a preprocessor can then write those bytes itself
+    /// (`quantizedInputBuffer`) and `runQuantized(output:)` skips that step. Nil otherwise.
+    public let inputQuantization: InputQuantization?
+    private let quantizedInputPointer: UnsafeMutableRawPointer?
+
     /// Threads the big kernels split their work across (the calling thread included).
     public let threads: Int
     private let pool: OpaquePointer?
@@ -203,6 +209,17 @@ public final class ExecutionPlan {
             steps.append(Step(run: lowered[step].makeKernel(bindings)))
         }
         self.steps = steps
+        // The input QuantizeLinear can be left to the preprocessor when it reads the graph input, writes
+        // NHWC bytes, and is the input's only reader (the float input is then never needed).
+        if let first = nodes.first, first.inputs.first == graphInput.name, let quantization = lowered[0].channelsLastQuantization,
+           let index = position[graphInput.name], intervals[index].last == 0, let output = first.outputs.first,
+           descriptors[output]?.channelsLast == true, let bytes = pointer(output) {
+            inputQuantization = quantization
+            quantizedInputPointer = bytes
+        } else {
+            inputQuantization = nil
+            quantizedInputPointer = nil
+        }
         inputPointer = pointer(graphInput.name)!.assumingMemoryBound(to: Float.self)
         outputPointer = pointer(graphOutput.name)!.assumingMemoryBound(to: Float.self)
         ready = true
@@ -224,6 +241,24 @@ public final class ExecutionPlan {
             throw .inputMismatch("output buffer holds \(output.count) values, the model produces \(outputCount)")
         }
         for index in 0..<steps.count { steps[index].run() }
+        target.update(from: outputPointer, count: outputCount)
+    }
+
+    /// The first step's output when `inputQuantization` is set: `inputCount` bytes, NHWC (channels last),
+    /// inside the arena. A caller filling all of it before every `runQuantized(output:)` skips the
+    /// input QuantizeLinear.
+    public var quantizedInputBuffer: UnsafeMutableRawBufferPointer? {
+        quantizedInputPointer.map { UnsafeMutableRawBufferPointer(start: $0, count: inputCount) }
+    }
+
+    /// Runs the model on what `quantizedInputBuffer` holds, skipping the input QuantizeLinear: the same
+    /// output as `run(output:)` on the float input those bytes quantize. Allocates nothing.
+    public func runQuantized(output: UnsafeMutableBufferPointer<Float>) throws(InferenceError) {
+        guard inputQuantization != nil else { throw .inputMismatch("the plan's input is not quantized by its first step") }
+        guard output.count == outputCount, let target = output.baseAddress else {
+            throw .inputMismatch("output buffer holds \(output.count) values, the model produces \(outputCount)")
+        }
+        for index in 1..<steps.count { steps[index].run() }
         target.update(from: outputPointer, count: outputCount)
     }
 
@@ -299,6 +334,22 @@ public final class ExecutionPlan {
         case .int64(let values): store(values)
         }
         return pointer
+    }
+}
+
+/// What a plan's input QuantizeLinear computes (per tensor, into NHWC bytes):
+/// clamp(round_half_even(x / scale) + zeroPoint, range), bytes of int8 when `isSigned`, else uint8.
+public struct InputQuantization: Sendable, Equatable {
+    public var scale: Float
+    public var zeroPoint: Int32
+    public var range: ClosedRange<Int32>
+    public var isSigned: Bool
+
+    public init(scale: Float, zeroPoint: Int32, range: ClosedRange<Int32>, isSigned: Bool) {
+        self.scale = scale
+        self.zeroPoint = zeroPoint
+        self.range = range
+        self.isSigned = isSigned
     }
 }
 

@@ -184,7 +184,8 @@ extension Lowering {
         if case .int(1)? = node.attributes["rk_channels_last"], channels == 1, x.shape.count == 4, x.shape[2] * x.shape[3] > 1 {
             output.channelsLast = true
             let planes = Int32(x.shape[1]), pixels = Int32(x.shape[2] * x.shape[3])
-            return LoweredNode(outputs: [output]) { bindings in
+            let quantization = InputQuantization(scale: scales[0], zeroPoint: Int32(zeros[0]), range: range, isSigned: signed)
+            return LoweredNode(outputs: [output], channelsLastQuantization: quantization) { bindings in
                 let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
                 let out = bindings.outputs[0]
                 return {

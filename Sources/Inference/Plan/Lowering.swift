@@ -43,6 +43,9 @@ struct LoweredNode {
     /// False for kernels that copied what they need from their constant inputs at load (weights, biases);
     /// those inputs, except input 0, are then not bound (their binding is nil).
     var readsConstantInputs = true
+    /// Set by a per-tensor QuantizeLinear writing channels-last bytes: what it computes, so a plan whose
+    /// first step it is can let the preprocessor write those bytes instead (`ExecutionPlan.inputQuantization`).
+    var channelsLastQuantization: InputQuantization? = nil
     var makeKernel: (Bindings) -> Kernel
 }
 
