@@ -6,7 +6,7 @@ import Testing
 
 /// Running a plan makes no heap allocation: proven with a malloc interposer that counts this thread's calls.
 @Suite struct AllocationTests {
-    @Test(arguments: ["mobilenet_v2_qdq_pc", "resnet_qop", "mobilenet_v3_block_float"])
+    @Test(arguments: ["mobilenet_v2_qdq_pc", "resnet_qop", "mobilenet_v3_block_float", "mobilenet_v2_float"])
     func inferenceAllocatesNothing(name: String) throws {
         let fixtures = try Fixtures.load()
         let plan = try ExecutionPlan(model: fixtures.model(name))
@@ -30,17 +30,18 @@ import Testing
     }
 
     /// With worker threads the caller still allocates nothing (the workers run only C kernels).
-    @Test func threadedInferenceAllocatesNothing() throws {
+    @Test(arguments: ["mobilenet_v2_qdq_pc", "mobilenet_v2_float"])
+    func threadedInferenceAllocatesNothing(name: String) throws {
         let fixtures = try Fixtures.load()
-        let plan = try ExecutionPlan(model: fixtures.model("mobilenet_v2_qdq_pc"), threads: 2)
-        let input = try fixtures.array("mobilenet_v2_qdq_pc", ".input.npy").values
+        let plan = try ExecutionPlan(model: fixtures.model(name), threads: 2)
+        let input = try fixtures.array(name, ".input.npy").values
         var output = [Float](repeating: 0, count: plan.outputCount)
         try input.withUnsafeBufferPointer { source in
             try output.withUnsafeMutableBufferPointer { target in
                 try plan.run(input: source, output: target)
                 let start = remotair_thread_allocations()
                 for _ in 0..<5 { try plan.run(input: source, output: target) }
-                #expect(remotair_thread_allocations() - start == 0)
+                #expect(remotair_thread_allocations() - start == 0, "\(name)")
             }
         }
     }

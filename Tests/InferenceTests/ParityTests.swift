@@ -75,6 +75,22 @@ import Testing
         }
     }
 
+    /// The float convolution kernels of this CPU (AVX-512F or AVX2+FMA) against the portable ones on every
+    /// float fixture: fused multiply-adds round differently, so within float rounding, not bit for bit.
+    @Test func fastAndPortableFloatKernelsAgree() throws {
+        let fixtures = try Fixtures.load()
+        print("float kernels: \(CInferenceKernelsInfo.floatName)")
+        for item in fixtures.cases where item.name.hasSuffix("_float") {
+            let model = try fixtures.model(item.name)
+            let input = try fixtures.array(item.name, ".input.npy").values
+            let fast = try ExecutionPlan(model: model).run(input: input)
+            let portable = try #require(try CInferenceKernelsInfo.withFloatKernels("portable") { try ExecutionPlan(model: model).run(input: input) })
+            try #require(fast.count == portable.count)
+            let worst = zip(fast, portable).map { abs($0 - $1) / max(1, abs($1)) }.max() ?? 0
+            #expect(worst <= 1e-4, "\(item.name): fast and portable float kernels differ by \(worst)")
+        }
+    }
+
     /// `inference.threads`: the convolutions split across threads give exactly the one-thread result.
     @Test func threadedRunsMatchOneThread() throws {
         let fixtures = try Fixtures.load()

@@ -160,6 +160,45 @@ void rk_qgemm_u8s8_parallel(rk_pool *pool, int32_t P, int32_t M, int32_t K, cons
 void rk_qdepthwise_nhwc_parallel(rk_pool *pool, const rk_conv_geometry *g, const void *in, int32_t inputSigned, int32_t zero,
                                  const int32_t *weight, const int32_t *bias, const rk_depthwise_packed *packed, void *out,
                                  const rk_requant *rq, void *scratch, int64_t scratchStride);
+// MARK: - Float convolutions over NCHW (float_conv.c), with AVX-512F / AVX2+FMA / NEON paths chosen at run time
+
+/// Which float kernels run: "avx512", "avx2", "neon" or "portable".
+const char *rk_float_kernels(void);
+/// For tests: runs the float kernels named (a name of rk_float_kernels) instead of the CPU's best; NULL
+/// restores the best. Returns 0 (and changes nothing) when this CPU cannot run them. Process-wide.
+int32_t rk_select_float_kernels(const char *name);
+
+/// Output channels per panel of packed float weights.
+#define RK_SGEMM_ROWS 6
+/// Floats of weights packed by rk_sgemm_pack for M outputs of depth K (M rounded up to RK_SGEMM_ROWS).
+int64_t rk_sgemm_packed_floats(int32_t M, int32_t K);
+/// Packs float weights [M][K] into panels of RK_SGEMM_ROWS outputs, depth-major inside a panel (zero padded).
+void rk_sgemm_pack(const float *weight, int32_t M, int32_t K, float *packed);
+/// out[m][p] = clamp(bias[m] + sum_k w[m][k] * in[k][p], lo, hi) for m < M, p < P (row stride P for in and
+/// out). `bias` holds M rounded up to RK_SGEMM_ROWS values. Every set sums each value in the same k order.
+void rk_sgemm(int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in, float *out, float lo, float hi);
+/// rk_sgemm with whole tiles of pixels (or panels of outputs) split across the pool's threads; same results.
+void rk_sgemm_parallel(rk_pool *pool, int32_t M, int32_t K, int32_t P, const float *packed, const float *bias, const float *in,
+                       float *out, float lo, float hi);
+/// Copies the receptive fields of channels [channelOffset, channelOffset + channels) of an NCHW image into
+/// `col` as a (channels x kh x kw) x (outHeight x outWidth) matrix, zero outside the image.
+void rk_im2col_f32(const rk_conv_geometry *g, const float *in, int32_t channelOffset, int32_t channels, float *col);
+
+/// 1 when rk_depthwise_f32 handles this geometry: one filter per channel, square 3x3 or 5x5, stride 1 or 2
+/// in both directions, no dilation.
+int32_t rk_depthwise_f32_supported(const rk_conv_geometry *g);
+/// Floats of scratch rk_depthwise_f32 needs for this geometry (a zero-padded copy of one plane, for small
+/// planes); 0 when it needs none.
+int64_t rk_depthwise_f32_scratch_floats(const rk_conv_geometry *g);
+/// Depthwise convolution over NCHW: weights [C][k][k], bias [C] (not NULL), out = clamp(conv + bias, lo, hi).
+/// `scratch` holds rk_depthwise_f32_scratch_floats(g) floats (may be NULL when that is 0).
+void rk_depthwise_f32(const rk_conv_geometry *g, const float *in, const float *weight, const float *bias, float *out, float lo, float hi,
+                      float *scratch);
+/// rk_depthwise_f32 with the channels split across the pool's threads; `scratch` holds one area per thread,
+/// `scratchStride` floats apart.
+void rk_depthwise_f32_parallel(rk_pool *pool, const rk_conv_geometry *g, const float *in, const float *weight, const float *bias,
+                               float *out, float lo, float hi, float *scratch, int64_t scratchStride);
+
 // MARK: - Preprocessing: area-averaging resize of a decoded frame straight into the input tensor (resample.c)
 
 /// One axis of an area-averaging resize: output i (of `count`) is the weighted sum of source samples

@@ -367,4 +367,15 @@ public enum CInferenceKernelsInfo {
         defer { rk_force_portable(0) }
         return try body()
     }
+
+    /// Which float convolution kernels run: "avx512", "avx2", "neon" or "portable".
+    public static var floatName: String { String(cString: rk_float_kernels()) }
+
+    /// Runs `body` with the float kernels named (a value of `floatName`); nil when this CPU cannot run them.
+    /// Not thread-safe: the selection is process-wide, so callers serialise.
+    public static func withFloatKernels<T>(_ name: String, _ body: () throws -> T) rethrows -> T? {
+        guard rk_select_float_kernels(name) != 0 else { return nil }
+        defer { rk_select_float_kernels(nil) }
+        return try body()
+    }
 }

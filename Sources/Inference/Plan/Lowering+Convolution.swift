@@ -98,14 +98,93 @@ extension Lowering {
         } else if node.inputs.count > 2, !node.inputs[2].isEmpty {
             throw fail("bias must be a constant")
         }
-        let weights = Pinned(weight.floats)
         let (lo, hi) = try fusedActivation()
         let output = TensorDescriptor(type: .float32, shape: [1, Int(geometry.outChannels), Int(geometry.outHeight), Int(geometry.outWidth)])
-        return LoweredNode(outputs: [output], readsConstantInputs: false) { bindings in
+        let detail = "\(geometry.kernelHeight)x\(geometry.kernelWidth)/\(geometry.strideHeight) g\(geometry.group) \(geometry.inChannels)->\(geometry.outChannels) \(geometry.outHeight)x\(geometry.outWidth)"
+        let pool = self.pool
+        if rk_depthwise_f32_supported(&geometry) != 0 {
+            let weights = Pinned(weight.floats)
+            let depthwiseBias = bias ?? Pinned([Float](repeating: 0, count: Int(geometry.outChannels)))
+            // Small planes get a zero-padded copy per thread (the geometry check bounds its size).
+            let threadFloats = aligned(Int(rk_depthwise_f32_scratch_floats(&geometry)) * 4) / 4
+            return LoweredNode(outputs: [output], scratchBytes: threadFloats * 4 * threads, detail: "depthwise " + detail,
+                               readsConstantInputs: false) { bindings in
+                let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
+                let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
+                let scratch = bindings.scratch?.assumingMemoryBound(to: Float.self)
+                return {
+                    rk_depthwise_f32_parallel(pool, &geometry, input, weights.pointer, depthwiseBias.pointer, out, lo, hi, scratch, Int64(threadFloats))
+                }
+            }
+        }
+        if let matrix = try lowerMatrixConvolution(geometry: geometry, weights: weight.floats, bias: bias?.pointer, lo: lo, hi: hi,
+                                                   output: output, detail: detail) {
+            return matrix
+        }
+        let weights = Pinned(weight.floats)
+        return LoweredNode(outputs: [output], detail: "direct " + detail, readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
             let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
             return {
                 rk_conv2d_f32(&geometry, input, weights.pointer, bias?.pointer, out, lo, hi)
+            }
+        }
+    }
+
+    /// A float convolution as one matrix product per group, out[m][p] = w[m][k] x in[k][p], with weights
+    /// packed into panels at load: 1x1 stride-1 layers read their input planes as they are, every other one
+    /// reads an im2col copy in scratch (depth k = (channel, kh, kw), the order of ONNX weights). Nil when the
+    /// copy would be unreasonably large (the direct kernel runs instead).
+    private func lowerMatrixConvolution(geometry: rk_conv_geometry, weights: [Float], bias: UnsafeMutablePointer<Float>?, lo: Float, hi: Float,
+                                        output: TensorDescriptor, detail: String) throws(InferenceError) -> LoweredNode? {
+        var geometry = geometry
+        let groups = Int(geometry.group), groupChannels = Int(geometry.inChannels) / groups, groupOutputs = Int(geometry.outChannels) / groups
+        let taps = Int(geometry.kernelHeight) * Int(geometry.kernelWidth)
+        let pixels = Int(geometry.outHeight) * Int(geometry.outWidth)
+        let (depth, depthOverflow) = groupChannels.multipliedReportingOverflow(by: taps)
+        guard !depthOverflow, depth < 1 << 24, groupOutputs >= 1, weights.count == groupOutputs * groups * depth else { return nil }
+        let direct = taps == 1 && geometry.strideHeight == 1 && geometry.strideWidth == 1
+            && geometry.padTop == 0 && geometry.padLeft == 0 && geometry.padBottom == 0 && geometry.padRight == 0
+        var scratchBytes = 0
+        if !direct {
+            let (floats, overflow) = depth.multipliedReportingOverflow(by: pixels)
+            guard !overflow, floats <= 1 << 24 else { return nil }
+            scratchBytes = floats * 4
+        }
+        // Per group: packed panels and the bias padded to whole panels.
+        let panelRows = Int(RK_SGEMM_ROWS)
+        let packedCount = Int(rk_sgemm_packed_floats(Int32(groupOutputs), Int32(depth)))
+        let paddedOutputs = (groupOutputs + panelRows - 1) / panelRows * panelRows
+        var packed = [Float](repeating: 0, count: packedCount * groups)
+        var paddedBias = [Float](repeating: 0, count: paddedOutputs * groups + panelRows)
+        for group in 0..<groups {
+            let slice = Array(weights[(group * groupOutputs * depth)..<((group + 1) * groupOutputs * depth)])
+            packed.withUnsafeMutableBufferPointer { buffer in
+                rk_sgemm_pack(slice, Int32(groupOutputs), Int32(depth), buffer.baseAddress! + group * packedCount)
+            }
+            if let bias {
+                for m in 0..<groupOutputs { paddedBias[group * paddedOutputs + m] = bias[group * groupOutputs + m] }
+            }
+        }
+        let pinnedPacked = Pinned(packed), pinnedBias = Pinned(paddedBias)
+        let pool = self.pool
+        let (M, K, P) = (Int32(groupOutputs), Int32(depth), Int32(pixels))
+        let inputPlane = groupChannels * Int(geometry.inHeight) * Int(geometry.inWidth)
+        return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: (direct ? "gemm " : "im2col ") + detail,
+                           readsConstantInputs: false) { bindings in
+            let input = bindings.inputs[0]!.assumingMemoryBound(to: Float.self)
+            let out = bindings.outputs[0].assumingMemoryBound(to: Float.self)
+            let column = bindings.scratch?.assumingMemoryBound(to: Float.self)
+            return {
+                for group in 0..<groups {
+                    var source = UnsafePointer(input + group * inputPlane)
+                    if let column {
+                        rk_im2col_f32(&geometry, input, Int32(group * groupChannels), Int32(groupChannels), column)
+                        source = UnsafePointer(column)
+                    }
+                    rk_sgemm_parallel(pool, M, K, P, pinnedPacked.pointer + group * packedCount, pinnedBias.pointer + group * paddedOutputs,
+                                      source, out + group * groupOutputs * pixels, lo, hi)
+                }
             }
         }
     }
