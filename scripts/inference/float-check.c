@@ -12,13 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t state;
-static uint32_t next(void) {
-    state = state * 6364136223846793005ULL + 1442695040888963407ULL;
-    return (uint32_t)(state >> 33);
-}
-static int32_t range(int32_t lo, int32_t hi) { return lo + (int32_t)(next() % (uint32_t)(hi - lo + 1)); }
-static float uniform(float lo, float hi) { return lo + (hi - lo) * (float)(next() % 1000000) / 1000000.0f; }
+#include "check-random.h"
 
 static float *values(int64_t count) {
     // 64 spare bytes, as the execution plan gives every value.
