@@ -67,10 +67,8 @@ public struct Preprocessor: Sendable, Equatable {
     public func write(_ image: YCbCrImage, regionOfInterest: NormalizedRect? = nil,
                       into destination: InputResampler.Destination, resampler: inout InputResampler) throws(InferenceError) {
         guard image.isWellFormed else { throw .image("malformed YCbCr image \(image.width)x\(image.height) with \(image.samples.count) bytes") }
-        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest,
-                                             count: destination.count)
-        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: destination) else {
-            throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
+        try resample(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest, count: destination.count) {
+            resampler.resample(image, crop: $0, width: width, height: height, scale: $1, offset: $2, into: destination)
         }
     }
 
@@ -78,11 +76,17 @@ public struct Preprocessor: Sendable, Equatable {
     public func write(_ image: RGBImage, regionOfInterest: NormalizedRect? = nil,
                       into destination: InputResampler.Destination, resampler: inout InputResampler) throws(InferenceError) {
         guard image.isWellFormed else { throw .image("malformed image \(image.width)x\(image.height) with \(image.pixels.count) bytes") }
-        let (crop, scale, offset) = try plan(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest,
-                                             count: destination.count)
-        guard resampler.resample(image, crop: crop, width: width, height: height, scale: scale, offset: offset, into: destination) else {
-            throw .image("crop \(crop) of the \(image.width)x\(image.height) frame is empty")
+        try resample(imageWidth: image.width, imageHeight: image.height, regionOfInterest: regionOfInterest, count: destination.count) {
+            resampler.resample(image, crop: $0, width: width, height: height, scale: $1, offset: $2, into: destination)
         }
+    }
+
+    /// Checks the request, then runs `body` with the crop in pixels and the normalisation as value * scale +
+    /// offset; `body` returns false when the crop holds no pixel.
+    private func resample(imageWidth: Int, imageHeight: Int, regionOfInterest: NormalizedRect?, count: Int,
+                          _ body: (PixelRect, SIMD3<Float>, SIMD3<Float>) -> Bool) throws(InferenceError) {
+        let (crop, scale, offset) = try plan(imageWidth: imageWidth, imageHeight: imageHeight, regionOfInterest: regionOfInterest, count: count)
+        guard body(crop, scale, offset) else { throw .image("crop \(crop) of the \(imageWidth)x\(imageHeight) frame is empty") }
     }
 
     /// Checks the request and gives the crop in pixels and the normalisation as value * scale + offset.
