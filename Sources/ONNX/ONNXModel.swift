@@ -317,19 +317,19 @@ public struct ONNXModel: Sendable {
         let values: ONNXTensor.Values
         switch type {
         case .float32:
-            if let raw { values = .float32(Self.littleEndian(raw, count: count) { Float(bitPattern: UInt32($0)) }) } else {
+            if let raw { values = .float32(Self.littleEndian(raw, as: UInt32.self) { Float(bitPattern: $0) }) } else {
                 try check(tensor.floatData.count); values = .float32(tensor.floatData)
             }
         case .int32:
-            if let raw { values = .int32(Self.littleEndian(raw, count: count) { Int32(bitPattern: UInt32($0)) }) } else {
+            if let raw { values = .int32(Self.littleEndian(raw, as: UInt32.self) { Int32(bitPattern: $0) }) } else {
                 try check(tensor.int32Data.count); values = .int32(tensor.int32Data)
             }
         case .int64:
-            if let raw { values = .int64(Self.littleEndian(raw, count: count) { Int64(bitPattern: $0) }) } else {
+            if let raw { values = .int64(Self.littleEndian(raw, as: UInt64.self) { Int64(bitPattern: $0) }) } else {
                 try check(tensor.int64Data.count); values = .int64(tensor.int64Data)
             }
         case .uint8:
-            if let raw { values = .uint8([UInt8](raw)) } else {
+            if let raw { values = .uint8(Self.bytes(raw)) } else {
                 try check(tensor.int32Data.count)
                 // Typed uint8 values travel in int32_data; anything outside 0...255 is corrupt.
                 var out: [UInt8] = []
@@ -341,7 +341,7 @@ public struct ONNXModel: Sendable {
                 values = .uint8(out)
             }
         case .int8:
-            if let raw { values = .int8(raw.map { Int8(bitPattern: $0) }) } else {
+            if let raw { values = .int8(Self.bytes(raw)) } else {
                 try check(tensor.int32Data.count)
                 var out: [Int8] = []
                 out.reserveCapacity(count)
@@ -355,20 +355,20 @@ public struct ONNXModel: Sendable {
         return ONNXTensor(name: name, shape: shape, values: values)
     }
 
-    /// Decodes `count` little-endian words of the width of `T`'s source from raw bytes.
-    static func littleEndian<T>(_ raw: Data, count: Int, _ make: (UInt64) -> T) -> [T] {
-        let width = raw.count / max(count, 1)
-        var out: [T] = []
-        out.reserveCapacity(count)
-        raw.withUnsafeBytes { buffer in
-            for index in 0..<count {
-                var word: UInt64 = 0
-                for byte in 0..<width {
-                    word |= UInt64(buffer[index * width + byte]) << (8 * UInt64(byte))
-                }
-                out.append(make(word))
-            }
+    /// Decodes raw_data as little-endian words of `Word`'s width (the caller checked the byte count). One bulk
+    /// copy and one map: weight tensors run to millions of elements, and a per-byte loop was a third of a
+    /// cold `remotaird classify`.
+    static func littleEndian<Word: FixedWidthInteger, T>(_ raw: Data, as _: Word.Type, _ make: (Word) -> T) -> [T] {
+        let words = [Word](unsafeUninitializedCapacity: raw.count / MemoryLayout<Word>.size) { buffer, initialized in
+            initialized = raw.copyBytes(to: UnsafeMutableRawBufferPointer(buffer)) / MemoryLayout<Word>.size
         }
-        return out
+        return words.map { make(Word(littleEndian: $0)) }
+    }
+
+    /// raw_data as one-byte elements, copied in bulk.
+    static func bytes<Byte: FixedWidthInteger>(_ raw: Data) -> [Byte] {
+        [Byte](unsafeUninitializedCapacity: raw.count) { buffer, initialized in
+            initialized = raw.copyBytes(to: UnsafeMutableRawBufferPointer(buffer))
+        }
     }
 }

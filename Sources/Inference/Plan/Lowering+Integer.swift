@@ -81,21 +81,13 @@ extension Lowering {
         }
         // Weights minus their zero point, in ONNX order [m][c][kh][kw].
         let perChannel = weight.count / max(outChannels, 1)
-        let raw = weight.integers ?? []
-        var weights = [Int8](repeating: 0, count: raw.count)
-        for index in raw.indices {
-            let channel = weightQuant.channelCount == 1 ? 0 : index / perChannel
-            guard let value = Int8(exactly: raw[index] - Int64(weightQuant.zeroPoints[channel])) else {
-                throw unsupported("w_zero_point", "\(weightQuant.zeroPoints[channel]) (weights minus zero point must fit int8)")
-            }
-            weights[index] = value
-        }
+        let weights = try centredWeights(weight, zeroPoints: weightQuant.zeroPoints, perChannel: perChannel)
         var bias = [Int32](repeating: 0, count: outChannels)
         if let tensor = constant(8) {
-            guard tensor.elementType == .int32, tensor.count == outChannels, let values = tensor.integers else {
+            guard case .int32(let values) = tensor.values, values.count == outChannels else {
                 throw fail("bias must be \(outChannels) int32 values")
             }
-            bias = values.map { Int32(truncatingIfNeeded: $0) }
+            bias = values
         }
         // Accumulators: per output channel, sum x * w with x read unsigned (0...255) is at most 255 * sum|w|;
         // it must fit int32 with room for the zero-point correction (checked from the actual weights). The bias
@@ -128,6 +120,28 @@ extension Lowering {
                                        zero: zero, signedInput: signedInput, output: output, detail: detail)
         if groups == inChannels, outChannels == inChannels, groups > 1 { return lowerDepthwise(layer) }
         return lowerMatrixConvolution(layer)
+    }
+
+    /// Weights minus their zero point (one, or one per output channel of `perChannel` weights), which must
+    /// fit int8. Symmetric int8 weights, what onnxruntime's quantizer writes by default, are taken as they are.
+    private func centredWeights(_ weight: ONNXTensor, zeroPoints: [Int32], perChannel: Int) throws(InferenceError) -> [Int8] {
+        if case .int8(let values) = weight.values, zeroPoints.allSatisfy({ $0 == 0 }) { return values }
+        func centre<Element: BinaryInteger>(_ values: [Element]) throws(InferenceError) -> [Int8] {
+            var out = [Int8](repeating: 0, count: values.count)
+            for index in values.indices {
+                let zero = zeroPoints[zeroPoints.count == 1 ? 0 : index / max(perChannel, 1)]
+                guard let value = Int8(exactly: Int(values[index]) - Int(zero)) else {
+                    throw unsupported("w_zero_point", "\(zero) (weights minus zero point must fit int8)")
+                }
+                out[index] = value
+            }
+            return out
+        }
+        switch weight.values {
+        case .int8(let values): return try centre(values)
+        case .uint8(let values): return try centre(values)
+        default: throw fail("weights must be an int8 or uint8 constant")
+        }
     }
 
     /// Depthwise: int32 weights [kh][kw][c] for the portable kernel, packed operands for the dot-product ones.
@@ -196,18 +210,22 @@ extension Lowering {
         var adjusted = [Int32](repeating: 0, count: padded)
         var matrix = [Int8](repeating: 0, count: groupOutputs * depth)
         for group in 0..<groups {
-            for m in 0..<groupOutputs {
-                let channel = group * groupOutputs + m
-                var sum = 0
-                for c in 0..<groupChannels {
-                    for tap in 0..<taps {
-                        let value = weights[(channel * groupChannels + c) * taps + tap]
-                        matrix[m * depth + tap * groupChannels + c] = value
-                        sum += Int(value)
+            // Writes through the buffer (m * depth + tap * groupChannels + c < groupOutputs * depth, the
+            // matrix's size): element stores into the array cost a uniqueness check each, a tenth of a cold load.
+            matrix.withUnsafeMutableBufferPointer { matrix in
+                for m in 0..<groupOutputs {
+                    let channel = group * groupOutputs + m
+                    var sum = 0
+                    for c in 0..<groupChannels {
+                        for tap in 0..<taps {
+                            let value = weights[(channel * groupChannels + c) * taps + tap]
+                            matrix[m * depth + tap * groupChannels + c] = value
+                            sum += Int(value)
+                        }
                     }
+                    // sum (x - zero) w = sum x w - zero sum w: the correction goes into the bias once.
+                    adjusted[channel] = Int32(truncatingIfNeeded: Int(bias[channel]) - unsignedZero * sum)
                 }
-                // sum (x - zero) w = sum x w - zero sum w: the correction goes into the bias once.
-                adjusted[channel] = Int32(truncatingIfNeeded: Int(bias[channel]) - unsignedZero * sum)
             }
             packed.withUnsafeMutableBufferPointer { buffer in
                 rk_gemm_pack(matrix, Int32(groupOutputs), Int32(depth), buffer.baseAddress! + group * groupPacked)
