@@ -41,7 +41,7 @@ public struct ButtonService: Service {
 
     public func run() async throws {
         defer { line.release() }
-        try? await cancelOnGracefulShutdown {
+        try? await cancelWhenGracefulShutdown {
             var debouncer = Debouncer(interval: debounceInterval)
             var reportedFailure = false
             while !Task.isCancelled {

@@ -243,7 +243,7 @@ public actor CameraSupervisor: Service {
     public func run() async throws {
         let interval = maintenanceInterval
         // Cancelled on graceful shutdown, so the sleep ends at once; then the light and camera are released.
-        try? await cancelOnGracefulShutdown { [self] in
+        try? await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
                 await self.maintain()
                 try await Task.sleep(for: interval)

@@ -64,7 +64,7 @@ public struct StatusLEDService: Service {
             try? statusLine.setValue(false)
             try? faultLine?.setValue(false)
         }
-        try? await cancelOnGracefulShutdown {
+        try? await cancelWhenGracefulShutdown {
             var failedOnce = false
             while !Task.isCancelled {
                 let pattern = await indicator.pattern
