@@ -36,7 +36,8 @@ let cTargets: [Target] = [
 // MARK: - Foundation layer: OS seams, configuration, logging, health, systemd
 
 let foundationTargets: [Target] = [
-    .target(name: "Syscalls", swiftSettings: swiftSettings),
+    .systemLibrary(name: "CMalloc"),
+    .target(name: "Syscalls", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
     .target(name: "I2C", dependencies: ["Syscalls", "CI2C"], swiftSettings: swiftSettings),
     .target(name: "Settings", dependencies: [yams], swiftSettings: swiftSettings),
     .target(name: "Timestamps", swiftSettings: swiftSettings),
@@ -126,8 +127,11 @@ let controlTestTargets: [Target] = [
 // -export-dynamic) spare the dynamic loader ~5 MB of relocation and symbol-table pages at every start;
 // placing the functions `classify` and then the daemon run together (symbol-order.txt, from
 // scripts/order-symbols) saves code pages: ~5 MB for classify, ~8 MB for the daemon (scripts/soak).
+// The C++ runtime is linked statically (Sources/remotaird/link/libstdc++.so, a linker script): the shared
+// libstdc++ costs ~1.4 MB resident at every start (its symbol tables for the loader, its locale set-up)
+// where remotaird uses little of it; classify's peak fell from 20.6 to 19.6 MB.
 let daemonLinkerSettings: [LinkerSetting] = [
-    .unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+    .unsafeFlags(["-L", "\(Context.packageDirectory)/Sources/remotaird/link", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
                   "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Sources/remotaird/symbol-order.txt",
                   "-Xlinker", "--no-warn-symbol-ordering"],
                  .when(platforms: [.linux])),
@@ -135,7 +139,7 @@ let daemonLinkerSettings: [LinkerSetting] = [
 
 let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], exclude: ["symbol-order.txt"],
+    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Syscalls", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], exclude: ["symbol-order.txt", "link"],
                       swiftSettings: swiftSettings, linkerSettings: daemonLinkerSettings),
     .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
@@ -183,6 +187,7 @@ let testTargets: [Target] = [
     .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
     .testTarget(name: "JournalTests", dependencies: ["Journal", log], swiftSettings: swiftSettings),
     .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
+    .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CMalloc"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Health", "Syscalls", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
     .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]
@@ -197,7 +202,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
-        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.0.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),

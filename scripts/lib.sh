@@ -2,7 +2,7 @@
 # Sourced, not run.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev pkg-config libjpeg-turbo-progs)
+APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev libstdc++-12-dev pkg-config libjpeg-turbo-progs)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }

@@ -8,6 +8,7 @@ import Logging
 import Inference
 import Monitoring
 import Settings
+import Syscalls
 
 @main
 struct Remotaird: AsyncParsableCommand {
@@ -18,6 +19,12 @@ struct Remotaird: AsyncParsableCommand {
         subcommands: [Run.self, CheckConfig.self, SensorsCommand.self, Capture.self, Classify.self, Infer.self],
         defaultSubcommand: Run.self
     )
+
+    /// Heap settings before anything large is allocated, then ArgumentParser's own entry point.
+    static func main() async {
+        Heap.mapLargeBlocksSeparately()
+        await main(nil)
+    }
 }
 
 /// Options every subcommand that reads configuration shares.
