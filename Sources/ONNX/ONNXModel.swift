@@ -358,7 +358,16 @@ public struct ONNXModel: Sendable {
     /// Decodes raw_data as little-endian words of `Word`'s width (the caller checked the byte count). One bulk
     /// copy and one map: weight tensors run to millions of elements, and a per-byte loop was a third of a
     /// cold `remotaird classify`.
-    static func littleEndian<Word: FixedWidthInteger, T>(_ raw: Data, as _: Word.Type, _ make: (Word) -> T) -> [T] {
+    /// `make` reinterprets the word's bits (`Float(bitPattern:)` and the like), so on little-endian machines
+    /// the bytes already are the values and are copied once, straight into the result.
+    static func littleEndian<Word: FixedWidthInteger, T: BitwiseCopyable>(_ raw: Data, as _: Word.Type, _ make: (Word) -> T) -> [T] {
+        #if _endian(little)
+        if MemoryLayout<T>.stride == MemoryLayout<Word>.stride {
+            return [T](unsafeUninitializedCapacity: raw.count / MemoryLayout<T>.stride) { buffer, initialized in
+                initialized = raw.copyBytes(to: UnsafeMutableRawBufferPointer(buffer)) / MemoryLayout<T>.stride
+            }
+        }
+        #endif
         let words = [Word](unsafeUninitializedCapacity: raw.count / MemoryLayout<Word>.size) { buffer, initialized in
             initialized = raw.copyBytes(to: UnsafeMutableRawBufferPointer(buffer)) / MemoryLayout<Word>.size
         }

@@ -64,6 +64,23 @@ import Testing
         #expect(throws: ONNXError.self) { try short.model() }
     }
 
+    /// raw_data is little-endian whatever the machine: fixed byte patterns for every element type.
+    @Test func rawDataDecodesLittleEndianValuesOfEveryType() throws {
+        var builder = ModelBuilder()
+        builder.raw("f32", type: 1, bytes: [0x00, 0x00, 0x80, 0x3F, 0x00, 0x00, 0x20, 0xC1], shape: [2])   // 1.0, -10.0
+        builder.raw("u8", type: 2, bytes: [0, 255], shape: [2])
+        builder.raw("s8", type: 3, bytes: [0x80, 0x7F], shape: [2])
+        builder.raw("s32", type: 6, bytes: [0xFE, 0xFF, 0xFF, 0xFF, 0x04, 0x03, 0x02, 0x01], shape: [2])
+        builder.raw("s64", type: 7, bytes: [0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF], shape: [2])
+        builder.node("Relu", ["input"], ["output"])
+        let initializers = try builder.model().initializers
+        #expect(initializers["f32"]?.values == .float32([1, -10]))
+        #expect(initializers["u8"]?.values == .uint8([0, 255]))
+        #expect(initializers["s8"]?.values == .int8([-128, 127]))
+        #expect(initializers["s32"]?.values == .int32([-2, 0x0102_0304]))
+        #expect(initializers["s64"]?.values == .int64([0x0102_0304_0506_0708, -1]))
+    }
+
     @Test func unsupportedOperatorNamesOperatorAndNode() throws {
         var builder = ModelBuilder()
         builder.node("LSTM", ["input"], ["output"], name: "recurrent_1")
