@@ -182,15 +182,19 @@ public struct ONNXModel: Sendable {
         } catch {
             throw .unreadable(path: path, reason: (error as NSError).localizedDescription)
         }
-        try self.init(bytes: bytes, limits: limits)
+        try self.init(bytes: consume bytes, limits: limits)
     }
 
     /// Reads a model from its serialized protobuf bytes.
-    public init(bytes: Data, limits: ONNXLimits = ONNXLimits()) throws(ONNXError) {
+    ///
+    /// Memory: the bytes (when the caller hands over its last reference) are let go once decoded, and
+    /// each tensor's decoded raw_data once it is converted, so a model's weights are held about twice at
+    /// most, not four times (file, message, converted values, and the planner's packed copy).
+    public init(bytes: consuming Data, limits: ONNXLimits = ONNXLimits()) throws(ONNXError) {
         guard bytes.count <= limits.maximumFileBytes else {
             throw .tooLarge(bytes: bytes.count, limit: limits.maximumFileBytes)
         }
-        let proto: Onnx_ModelProto
+        var proto: Onnx_ModelProto
         do {
             var options = BinaryDecodingOptions()
             options.messageDepthLimit = 64
@@ -223,13 +227,19 @@ public struct ONNXModel: Sendable {
         for entry in proto.metadataProps { metadata[entry.key] = entry.value }
         self.metadata = metadata
 
-        let graph = proto.graph
+        // The graph alone from here, its initializer list taken out of it, so each decoded tensor is the
+        // only reference to its raw_data and goes as soon as it is converted.
+        var graph = proto.graph
+        proto = Onnx_ModelProto()
         guard graph.node.count <= limits.maximumNodes else {
             throw .badGraph(reason: "\(graph.node.count) nodes, over the limit of \(limits.maximumNodes)")
         }
+        var tensors = graph.initializer
+        graph.initializer = []
         var initializers: [String: ONNXTensor] = [:]
-        for tensor in graph.initializer {
-            let converted = try Self.convert(tensor, limits: limits)
+        for index in tensors.indices {
+            let converted = try Self.convert(tensors[index], limits: limits)
+            tensors[index] = Onnx_TensorProto()
             guard initializers[converted.name] == nil else { throw .badGraph(reason: "initializer '\(converted.name)' defined twice") }
             initializers[converted.name] = converted
         }

@@ -78,12 +78,12 @@ public final class Classifier: Sendable {
     /// plan is built, so they never add to the peak memory of loading.
     public convenience init(modelPath: String, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let (model, sha256) = try Self.parse(Self.read(modelPath))
-        try self.init(model: model, sha256: sha256, settings: settings)
+        try self.init(model: consume model, sha256: sha256, settings: settings)
     }
 
     public convenience init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let (model, sha256) = try Self.parse(modelBytes)
-        try self.init(model: model, sha256: sha256, settings: settings)
+        try self.init(model: consume model, sha256: sha256, settings: settings)
     }
 
     /// The whole file in one buffer of its size.
@@ -95,22 +95,25 @@ public final class Classifier: Sendable {
         }
     }
 
-    private static func parse(_ bytes: Data) throws(InferenceError) -> (ONNXModel, String) {
+    /// The digest first, so the file's bytes can go as soon as they are decoded.
+    private static func parse(_ bytes: consuming Data) throws(InferenceError) -> (ONNXModel, String) {
+        let sha256 = Digest.sha256(bytes)
         let model: ONNXModel
-        do { model = try ONNXModel(bytes: bytes) } catch { throw .model(error) }
-        return (model, Digest.sha256(bytes))
+        do { model = try ONNXModel(bytes: consume bytes) } catch { throw .model(error) }
+        return (model, sha256)
     }
 
-    private init(model: ONNXModel, sha256: String, settings: InferenceSettings) throws(InferenceError) {
-        let plan = try ExecutionPlan(model: model, arenaLimit: settings.arenaLimitMB << 20, threads: settings.threads)
+    private init(model: consuming ONNXModel, sha256: String, settings: InferenceSettings) throws(InferenceError) {
+        let properties = model.metadata
+        let plan = try ExecutionPlan(model: consume model, arenaLimit: settings.arenaLimitMB << 20, threads: settings.threads)
         guard plan.inputShape.count == 4, plan.inputShape[0] == 1, plan.inputShape[1] == 3 else {
             throw .invalidGraph("input shape \(plan.inputShape) is not 1x3xHxW (NCHW RGB)")
         }
         let classes = plan.outputCount
         guard classes >= 1 else { throw .invalidGraph("output shape \(plan.outputShape) is empty") }
-        modelMetadata = try ModelMetadata(properties: model.metadata, outputCount: classes, settings: settings)
+        modelMetadata = try ModelMetadata(properties: properties, outputCount: classes, settings: settings)
         labels = modelMetadata.labels
-        metadata = model.metadata
+        metadata = properties
         modelSHA256 = sha256
         inputShape = plan.inputShape
         outputShape = plan.outputShape

@@ -47,18 +47,25 @@ public final class ExecutionPlan {
 
     /// `threads` > 1 starts that many minus one worker threads, owned by the plan; convolutions then split
     /// their pixels or output rows across them (results are identical to one thread's).
-    public init(model: ONNXModel, arenaLimit: Int = 64 << 20, threads: Int = 1) throws(InferenceError) {
+    ///
+    /// Memory: handed the caller's last reference to `model`, the plan lets each weight tensor go once the
+    /// last node reading it is lowered (its kernel keeps a packed copy), so the model's tensors and their
+    /// packed forms are never all resident at once.
+    public init(model: consuming ONNXModel, arenaLimit: Int = 64 << 20, threads: Int = 1) throws(InferenceError) {
         let pool = threads > 1 ? rk_pool_create(Int32(min(threads, 64))) : nil
         self.pool = pool
         self.threads = Int(rk_pool_threads(pool))
         var ready = false
         defer { if !ready { rk_pool_destroy(pool) } }
+        let (modelInputs, modelOutputs) = (model.inputs, model.outputs)
+        // The rewriter takes the model (and with it the only other reference to its tensors).
         var rewriter = try GraphRewriter(model: model)
         let rewritten = try rewriter.rewrite()
-        let constants = rewriter.constants
+        var constants = rewriter.constants
+        _ = consume rewriter
 
-        guard model.inputs.count == 1, let graphInput = model.inputs.first else {
-            throw .invalidGraph("expected exactly one input, found \(model.inputs.map(\.name))")
+        guard modelInputs.count == 1, let graphInput = modelInputs.first else {
+            throw .invalidGraph("expected exactly one input, found \(modelInputs.map(\.name))")
         }
         guard graphInput.elementType == .float32 else { throw .invalidGraph("input '\(graphInput.name)' must be float32") }
         guard let declared = graphInput.shape, !declared.isEmpty else { throw .invalidGraph("input '\(graphInput.name)' has no shape") }
@@ -72,7 +79,7 @@ public final class ExecutionPlan {
         }
         inputShape = shape
         inputCount = saturatingProduct(shape)
-        guard let graphOutput = model.outputs.first else { throw .invalidGraph("no outputs") }
+        guard let graphOutput = modelOutputs.first else { throw .invalidGraph("no outputs") }
 
         // Lower every node, inferring shapes as we go.
         var descriptors: [String: TensorDescriptor] = [graphInput.name: TensorDescriptor(type: .float32, shape: shape)]
@@ -86,11 +93,20 @@ public final class ExecutionPlan {
         for node in rewritten where (node.domain.isEmpty && node.opType == "QLinearConv") || (node.domain == "com.microsoft" && node.opType == "QLinearAdd") {
             islandInputs.formUnion(node.inputs)
         }
+        // Constants still to be read by lowering, and those a kernel reads at run time (bound below).
+        var remainingReaders: [String: Int] = [:]
+        for node in rewritten {
+            for input in node.inputs where constants[input] != nil { remainingReaders[input, default: 0] += 1 }
+        }
+        var boundConstants = Set(modelOutputs.map(\.name))
         var planned: [ONNXNode] = []
         var lowered: [LoweredNode] = []
         func lower(_ node: ONNXNode) throws(InferenceError) {
             let inputs = node.inputs.map { $0.isEmpty ? nil : descriptors[$0] }
             let result = try Lowering(node: node, inputs: inputs, constants: constants, pool: pool).lower()
+            for (index, input) in node.inputs.enumerated() where constants[input] != nil && (index == 0 || result.readsConstantInputs) {
+                boundConstants.insert(input)
+            }
             for (index, output) in node.outputs.enumerated() where !output.isEmpty {
                 guard index < result.outputs.count else {
                     throw .unsupportedAttribute(op: node.opType, node: node.name, attribute: "output \(index)", value: output)
@@ -123,6 +139,11 @@ public final class ExecutionPlan {
                 node.inputs[index] = converted
             }
             try lower(node)
+            for input in original.inputs {
+                guard let readers = remainingReaders[input] else { continue }
+                remainingReaders[input] = readers > 1 ? readers - 1 : nil
+                if readers == 1, !boundConstants.contains(input) { constants[input] = nil }
+            }
         }
         let nodes = planned
         guard let outputDescriptor = descriptors[graphOutput.name], constants[graphOutput.name] == nil else {
@@ -151,7 +172,7 @@ public final class ExecutionPlan {
             }
             if lowered[step].scratchBytes > 0 { define("#scratch\(step)", bytes: lowered[step].scratchBytes, at: step) }
         }
-        for output in model.outputs { if let index = position[output.name] { intervals[index].last = nodes.count } }
+        for output in modelOutputs { if let index = position[output.name] { intervals[index].last = nodes.count } }
 
         // Each value gets 64 spare bytes: the dot-product kernels read a pixel's channels in fours, so the
         // last pixel of a tensor whose channel count is not a multiple of 4 reads up to 3 bytes past its end.
