@@ -171,7 +171,7 @@ let inferenceTargets: [Target] = [
     // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
     // -fwrapv: int32 accumulators wrap on overflow (defined, and what onnxruntime's kernels do).
     .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fwrapv"])]),
-    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", "Digests", log], swiftSettings: swiftSettings),
+    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", "Digests", "Syscalls", log], swiftSettings: swiftSettings),
 ]
 
 let inferenceTestTargets: [Target] = [

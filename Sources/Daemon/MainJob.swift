@@ -9,7 +9,6 @@ import Sensors
 import ServiceLifecycle
 import Settings
 import Synchronization
-import Syscalls
 import Uplink
 import Vision
 
@@ -34,7 +33,6 @@ public struct ModelSet: Sendable {
         let classifier: Classifier
         do {
             classifier = try Classifier(modelPath: modelPath, settings: configuration.inference)
-            Heap.returnFreeMemory()
         } catch {
             throw DaemonError(component: "model", message: "\(modelPath): \(error)")
         }

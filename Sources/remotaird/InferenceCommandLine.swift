@@ -1,7 +1,6 @@
 import Foundation
 import Inference
 import Settings
-import Syscalls
 
 /// Shared parts of `remotaird classify` and `remotaird infer`: argument parsing with the documented exit
 /// statuses (2 for usage errors and models that do not load, 1 when an input fails), model resolution
@@ -99,7 +98,6 @@ struct InferenceCommandLine {
         let path = try modelPath(settings: settings, configuration: configuration)
         do {
             let classifier = try Classifier(modelPath: path, settings: settings)
-            Heap.returnFreeMemory()
             for warning in classifier.modelMetadata.warnings { printError("warning: \(path): \(warning)") }
             return classifier
         } catch {

@@ -4,6 +4,7 @@ import JPEG
 import ONNX
 import Settings
 import Synchronization
+import Syscalls
 
 /// The classifier's answer for one frame.
 public struct Classification: Sendable, Equatable {
@@ -79,11 +80,15 @@ public final class Classifier: Sendable {
     public convenience init(modelPath: String, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let (model, sha256) = try Self.parse(Self.read(modelPath))
         try self.init(model: consume model, sha256: sha256, settings: settings)
+        // Everything loading freed (file, message, unpacked tensors) goes back to the system here, once,
+        // for the CLI and the daemon's start and reload alike.
+        Heap.returnFreeMemory()
     }
 
     public convenience init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let (model, sha256) = try Self.parse(modelBytes)
         try self.init(model: consume model, sha256: sha256, settings: settings)
+        Heap.returnFreeMemory()
     }
 
     /// The whole file in one buffer of its size.
