@@ -51,7 +51,14 @@ public final class ExecutionPlan {
     /// Memory: handed the caller's last reference to `model`, the plan lets each weight tensor go once the
     /// last node reading it is lowered (its kernel keeps a packed copy), so the model's tensors and their
     /// packed forms are never all resident at once.
-    public init(model: consuming ONNXModel, arenaLimit: Int = 64 << 20, threads: Int = 1) throws(InferenceError) {
+    public convenience init(model: consuming ONNXModel, arenaLimit: Int = 64 << 20, threads: Int = 1) throws(InferenceError) {
+        try self.init(model: consume model, arenaLimit: arenaLimit, threads: threads, bandedPairs: true)
+    }
+
+    /// `bandedPairs` false keeps every pointwise -> depthwise pair as two whole steps (tests compare both);
+    /// `bandOutputRows` sets the band height of those that are banded (nil: `BandedPair.defaultOutputRows`).
+    package init(model: consuming ONNXModel, arenaLimit: Int = 64 << 20, threads: Int = 1, bandedPairs: Bool,
+                 bandOutputRows: Int? = nil) throws(InferenceError) {
         let pool = threads > 1 ? rk_pool_create(Int32(min(threads, 64))) : nil
         self.pool = pool
         self.threads = Int(rk_pool_threads(pool))
@@ -144,6 +151,10 @@ public final class ExecutionPlan {
                 remainingReaders[input] = readers > 1 ? readers - 1 : nil
                 if readers == 1, !boundConstants.contains(input) { constants[input] = nil }
             }
+        }
+        // Peak memory: each expansion only a depthwise convolution reads is computed a few rows at a time.
+        if bandedPairs {
+            BandedPair.fuse(nodes: &planned, lowered: &lowered, graphOutputs: Set(modelOutputs.map(\.name)), outputRows: bandOutputRows ?? BandedPair.defaultOutputRows)
         }
         let nodes = planned
         guard let outputDescriptor = descriptors[graphOutput.name], constants[graphOutput.name] == nil else {

@@ -146,7 +146,7 @@ extension Lowering {
 
     /// Depthwise: int32 weights [kh][kw][c] for the portable kernel, packed operands for the dot-product ones.
     private func lowerDepthwise(_ layer: IntegerConvolution) -> LoweredNode {
-        var geometry = layer.geometry
+        let geometry = layer.geometry
         let inChannels = Int(geometry.inChannels), taps = Int(geometry.kernelHeight * geometry.kernelWidth)
         let (weights, bias, multipliers, zero, signedInput) = (layer.weights, layer.bias, layer.multipliers, layer.zero, layer.signedInput)
         let (output, detail, requant) = (layer.output, layer.detail, layer.requant)
@@ -160,6 +160,7 @@ extension Lowering {
         rk_depthwise_pack(tapWeights, bias, multipliers, Int32(inChannels), Int32(taps), zero + (signedInput ? 128 : 0),
                           &packedWeights, &packedBias, &packedMultipliers)
         let pinnedWeights = Pinned(tapWeights), pinnedBias = Pinned(bias), pinnedMultipliers = Pinned(multipliers)
+        let pool = self.pool
         let pinnedPacked = Pinned(packedWeights), pinnedPackedBias = Pinned(packedBias), pinnedPackedMultipliers = Pinned(packedMultipliers)
         // Few channels: the same operands tiled over 64 bytes of neighbouring pixels.
         var flat: (weights: Pinned<Int8>, bias: Pinned<Int32>, multipliers: Pinned<Float>)?
@@ -172,25 +173,19 @@ extension Lowering {
         }
         // One scratch area per thread.
         let threadScratch = aligned(Int(rk_depthwise_scratch_bytes(Int32(inChannels))))
-        let scratchBytes = threadScratch * threads
-        let pool = self.pool
-        return LoweredNode(outputs: [output], scratchBytes: scratchBytes, detail: "depthwise " + detail, readsConstantInputs: false) { bindings in
+        var stage = requant
+        stage.multiplier = UnsafePointer(pinnedMultipliers.pointer)
+        let operands = rk_depthwise_packed(weight: pinnedPacked.pointer, bias: pinnedPackedBias.pointer, multiplier: pinnedPackedMultipliers.pointer,
+                                           flatWeight: flat.map { UnsafePointer($0.weights.pointer) }, flatBias: flat.map { UnsafePointer($0.bias.pointer) },
+                                           flatMultiplier: flat.map { UnsafePointer($0.multipliers.pointer) })
+        let kernel = DepthwiseKernel(geometry: geometry, signedInput: signedInput, zero: zero, weights: pinnedWeights, bias: pinnedBias,
+                                     operands: operands, stage: stage, threadScratch: threadScratch, pool: pool,
+                                     keepAlive: [pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers] + (flat.map { [$0.weights, $0.bias, $0.multipliers] } ?? []))
+        return LoweredNode(outputs: [output], scratchBytes: kernel.scratchBytes, detail: "depthwise " + detail, readsConstantInputs: false,
+                           banding: .depthwise(kernel)) { bindings in
             let input = bindings.inputs[0]!, out = bindings.outputs[0]
             let scratch = bindings.scratch!
-            var stage = requant
-            stage.multiplier = UnsafePointer(pinnedMultipliers.pointer)
-            let pinnedStage = Pinned([stage])
-            let operands = Pinned([rk_depthwise_packed(weight: pinnedPacked.pointer, bias: pinnedPackedBias.pointer,
-                                                       multiplier: pinnedPackedMultipliers.pointer,
-                                                       flatWeight: flat.map { UnsafePointer($0.weights.pointer) },
-                                                       flatBias: flat.map { UnsafePointer($0.bias.pointer) },
-                                                       flatMultiplier: flat.map { UnsafePointer($0.multipliers.pointer) })])
-            return {
-                // The stage and operands point into these: keep them alive with the kernel.
-                _ = (pinnedMultipliers, pinnedPacked, pinnedPackedBias, pinnedPackedMultipliers, flat)
-                rk_qdepthwise_nhwc_parallel(pool, &geometry, input, signedInput ? 1 : 0, zero, pinnedWeights.pointer, pinnedBias.pointer,
-                                            operands.pointer, out, pinnedStage.pointer, scratch, Int64(threadScratch))
-            }
+            return { kernel.run(kernel.geometry.pointer, input: input, output: out, scratch: scratch) }
         }
     }
 
@@ -239,7 +234,18 @@ extension Lowering {
         let pinnedPacked = Pinned(packed), pinnedAdjusted = Pinned(adjusted), pinnedMultipliers = Pinned(multipliers)
         let pool = self.pool
         let flip: UInt8 = signedInput ? 0x80 : 0, padValue = UInt8(truncatingIfNeeded: unsignedZero)
-        return LoweredNode(outputs: [output], scratchBytes: columnBytes, detail: (direct ? "pointwise " : "im2col ") + detail, readsConstantInputs: false) { bindings in
+        if direct {
+            var stage = requant
+            stage.multiplier = UnsafePointer(pinnedMultipliers.pointer)
+            let kernel = PointwiseKernel(inChannels: Int32(inChannels), outChannels: Int32(outChannels), flip: flip, packed: pinnedPacked,
+                                         adjustedBias: pinnedAdjusted, stage: stage, multipliers: pinnedMultipliers, pool: pool)
+            let pixelCount = Int32(pixels)
+            return LoweredNode(outputs: [output], detail: "pointwise " + detail, readsConstantInputs: false, banding: .pointwise(kernel)) { bindings in
+                let input = bindings.inputs[0]!.assumingMemoryBound(to: UInt8.self), out = bindings.outputs[0].assumingMemoryBound(to: UInt8.self)
+                return { kernel.run(pixels: pixelCount, input: input, output: out) }
+            }
+        }
+        return LoweredNode(outputs: [output], scratchBytes: columnBytes, detail: "im2col " + detail, readsConstantInputs: false) { bindings in
             let input = bindings.inputs[0]!.assumingMemoryBound(to: UInt8.self), out = bindings.outputs[0].assumingMemoryBound(to: UInt8.self)
             let columns = bindings.scratch?.assumingMemoryBound(to: UInt8.self)
             var stages: [rk_requant] = []
@@ -250,13 +256,6 @@ extension Lowering {
             }
             let pinnedStages = Pinned(stages)
             let pixelCount = Int32(pixels), outputs = Int32(groupOutputs), k = Int32(depth), stride = Int64(rowBytes)
-            if direct {
-                return {
-                    _ = pinnedMultipliers   // the stages point into it: keep it alive with the kernel
-                    rk_qgemm_u8s8_parallel(pool, pixelCount, outputs, k, input, Int64(inChannels), flip, pinnedPacked.pointer, pinnedAdjusted.pointer,
-                                  out, Int64(outChannels), pinnedStages.pointer)
-                }
-            }
             return {
                 _ = pinnedMultipliers
                 guard let columns else { return }
@@ -321,5 +320,59 @@ extension Lowering {
                 }
             }
         }
+    }
+}
+
+/// A direct (1x1, stride 1, unpadded) integer convolution: a matrix product over any run of whole pixels,
+/// so the plan can also run it a few image rows at a time (`BandedPair`).
+final class PointwiseKernel {
+    let inChannels: Int32, outChannels: Int32
+    private let flip: UInt8
+    private let packed: Pinned<Int8>, adjustedBias: Pinned<Int32>
+    private let stage: Pinned<rk_requant>
+    /// The stage points into it.
+    private let multipliers: Pinned<Float>
+    private let pool: OpaquePointer?
+
+    init(inChannels: Int32, outChannels: Int32, flip: UInt8, packed: Pinned<Int8>, adjustedBias: Pinned<Int32>, stage: rk_requant,
+         multipliers: Pinned<Float>, pool: OpaquePointer?) {
+        (self.inChannels, self.outChannels, self.flip, self.packed, self.adjustedBias) = (inChannels, outChannels, flip, packed, adjustedBias)
+        (self.stage, self.multipliers, self.pool) = (Pinned([stage]), multipliers, pool)
+    }
+
+    /// Computes `pixels` output pixels (NHWC rows of `outChannels` bytes) from as many input pixels.
+    func run(pixels: Int32, input: UnsafePointer<UInt8>, output: UnsafeMutableRawPointer) {
+        rk_qgemm_u8s8_parallel(pool, pixels, outChannels, inChannels, input, Int64(inChannels), flip, packed.pointer, adjustedBias.pointer,
+                               output, Int64(outChannels), stage.pointer)
+    }
+}
+
+/// An integer depthwise convolution over NHWC bytes, run for any geometry derived from its own (the plan's
+/// bands pass fewer rows with the top padding shifted).
+final class DepthwiseKernel {
+    /// The whole layer's geometry.
+    let geometry: Pinned<rk_conv_geometry>
+    /// Scratch per thread, and for all the pool's threads.
+    let threadScratch: Int, scratchBytes: Int
+    private let signedInput: Bool, zero: Int32
+    private let weights: Pinned<Int32>, bias: Pinned<Int32>
+    private let operands: Pinned<rk_depthwise_packed>, stage: Pinned<rk_requant>
+    /// What `operands` and `stage` point into.
+    private let keepAlive: [AnyObject]
+    private let pool: OpaquePointer?
+
+    init(geometry: rk_conv_geometry, signedInput: Bool, zero: Int32, weights: Pinned<Int32>, bias: Pinned<Int32>, operands: rk_depthwise_packed,
+         stage: rk_requant, threadScratch: Int, pool: OpaquePointer?, keepAlive: [AnyObject]) {
+        self.geometry = Pinned([geometry])
+        (self.signedInput, self.zero, self.weights, self.bias) = (signedInput, zero, weights, bias)
+        (self.operands, self.stage, self.keepAlive, self.pool) = (Pinned([operands]), Pinned([stage]), keepAlive, pool)
+        self.threadScratch = threadScratch
+        scratchBytes = threadScratch * Int(rk_pool_threads(pool))
+    }
+
+    /// Output rows split across the pool's threads; `scratch` holds `scratchBytes`.
+    func run(_ geometry: UnsafePointer<rk_conv_geometry>, input: UnsafeRawPointer, output: UnsafeMutableRawPointer, scratch: UnsafeMutableRawPointer) {
+        rk_qdepthwise_nhwc_parallel(pool, geometry, input, signedInput ? 1 : 0, zero, weights.pointer, bias.pointer, operands.pointer, output,
+                                    stage.pointer, scratch, Int64(threadScratch))
     }
 }

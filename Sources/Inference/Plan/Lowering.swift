@@ -46,7 +46,15 @@ struct LoweredNode {
     /// Set by a per-tensor QuantizeLinear writing channels-last bytes: what it computes, so a plan whose
     /// first step it is can let the preprocessor write those bytes instead (`ExecutionPlan.inputQuantization`).
     var channelsLastQuantization: InputQuantization? = nil
+    /// Set by the integer convolutions the planner may run band by band as a pair (`BandedPair`).
+    var banding: Banding? = nil
     var makeKernel: (Bindings) -> Kernel
+}
+
+/// The two halves of a pair the planner can run band by band (pointwise expansion, then depthwise).
+enum Banding {
+    case pointwise(PointwiseKernel)
+    case depthwise(DepthwiseKernel)
 }
 
 /// Checks one node against its input descriptors, infers its output shapes and prepares its kernel.
