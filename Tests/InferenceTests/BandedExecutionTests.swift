@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Inference
 import ONNX
 import Testing
@@ -32,6 +33,24 @@ import Testing
         let whole = try ExecutionPlan(model: fixtures.model(name), bandedPairs: false)
         let banded = try ExecutionPlan(model: fixtures.model(name), bandedPairs: true, bandOutputRows: 2)
         #expect(banded.arenaBytes < whole.arenaBytes, "\(name): \(banded.arenaBytes) banded, \(whole.arenaBytes) whole")
+    }
+
+    /// The band buffer is scratch laid out at plan time: banded runs allocate nothing either.
+    @Test(arguments: [1, 2])
+    func bandedInferenceAllocatesNothing(threads: Int) throws {
+        let fixtures = try Fixtures.load()
+        let plan = try ExecutionPlan(model: fixtures.model("mobilenet_v2_qdq_pc"), threads: threads, bandedPairs: true, bandOutputRows: 3)
+        #expect(plan.stepOperators.contains { $0.contains("banded") })
+        let input = try fixtures.array("mobilenet_v2_qdq_pc", ".input.npy").values
+        var output = [Float](repeating: 0, count: plan.outputCount)
+        try input.withUnsafeBufferPointer { source in
+            try output.withUnsafeMutableBufferPointer { target in
+                try plan.run(input: source, output: target)   // warm-up (lazy runtime metadata)
+                let start = remotair_thread_allocations()
+                for _ in 0..<5 { try plan.run(input: source, output: target) }
+                #expect(remotair_thread_allocations() - start == 0, "\(threads) threads")
+            }
+        }
     }
 
     /// Odd heights, stride 2, asymmetric and two-sided padding, 5x5 and dilated kernels, signed activations:
