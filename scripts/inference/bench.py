@@ -102,8 +102,10 @@ def main():
     print(f"onnxruntime {ort.__version__}, {runs} runs each, one thread, MobileNetV2 1x3x224x224 -> 2 classes")
     print()
     print(f"{'model':<28}{'ours ms':>10}{'onnxruntime ms':>16}{'ratio':>8}")
-    for name in ("mobilenet_v2_224_int8", "mobilenet_v2_224_float"):
+    for name in ("mobilenet_v2_224_int8", "mobilenet_v2_224_float", "mobilenet_v2_025_224_int8"):
         model = os.path.join(directory, name + ".onnx")
+        if not os.path.exists(model):
+            continue
         theirs = onnxruntime_latency(model, x, runs)
         _, stderr = measure([binary, "infer", "--model", model, "--npy", os.path.join(directory, "input.npy"), "--repeat", str(runs)])
         match = re.search(r"median ([0-9.]+) ms", stderr)
