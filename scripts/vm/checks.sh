@@ -201,8 +201,9 @@ check_absent_sensor() {
 
 # --- the daemon ---------------------------------------------------------------------------------
 
-# log_count REGEX: matching lines in the daemon log so far.
-log_count() { grep -ciE "$1" /tmp/run.log 2>/dev/null; }
+# log_count REGEX: matching lines in the daemon log so far (0 before the log exists: an empty answer
+# would make every `[ ... -lt N ]` below fail with "bad number" instead of waiting).
+log_count() { local n; n=$(grep -ciE "$1" /tmp/run.log 2>/dev/null); echo "${n:-0}"; }
 wait_log() { # REGEX MIN-COUNT SECONDS
     local i=0
     while [ "$(log_count "$1")" -lt "$2" ] && [ $i -lt $(($3 * 5)) ]; do sleep 0.2; i=$((i + 1)); done
@@ -223,6 +224,9 @@ check_run() {
         full=no
     fi
     mkdir -p /tmp/state /tmp/run
+    # The log exists before the daemon starts: the background job's redirect may open it only after the
+    # first wait_log has looked (seen under a loaded CI machine, where TCG runs slowly).
+    : > /tmp/run.log
     remotaird run --config "$config" > /tmp/run.log 2>&1 &
     local pid=$!
     if [ $full = yes ]; then
