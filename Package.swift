@@ -181,6 +181,12 @@ let inferenceTestTargets: [Target] = [
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 
+// MARK: - Fuzzing: libFuzzer entry points for model and JPEG bytes (scripts/fuzz-inference)
+
+let fuzzTargets: [Target] = [
+    .executableTarget(name: "inference-fuzz", dependencies: ["Inference", "ONNX", "Settings"], swiftSettings: swiftSettings),
+]
+
 // MARK: - Tests
 
 let testTargets: [Target] = [
@@ -212,6 +218,6 @@ let package = Package(
     ],
     targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
         + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
-        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets,
+        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets,
     swiftLanguageModes: [.v6]
 )
