@@ -80,15 +80,11 @@ public final class Classifier: Sendable {
     public convenience init(modelPath: String, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let (model, sha256) = try Self.parse(Self.read(modelPath))
         try self.init(model: consume model, sha256: sha256, settings: settings)
-        // Everything loading freed (file, message, unpacked tensors) goes back to the system here, once,
-        // for the CLI and the daemon's start and reload alike.
-        Heap.returnFreeMemory()
     }
 
     public convenience init(modelBytes: Data, settings: InferenceSettings = InferenceSettings()) throws(InferenceError) {
         let (model, sha256) = try Self.parse(modelBytes)
         try self.init(model: consume model, sha256: sha256, settings: settings)
-        Heap.returnFreeMemory()
     }
 
     /// The whole file in one buffer of its size.
@@ -126,6 +122,9 @@ public final class Classifier: Sendable {
         preprocessor = Preprocessor(width: plan.inputShape[3], height: plan.inputShape[2], mean: modelMetadata.mean,
                                     std: modelMetadata.std, resize: modelMetadata.resize)
         engine = Mutex(Engine(plan: plan))
+        // Everything loading freed (file, message, unpacked tensors) goes back to the system here, once,
+        // for the CLI and the daemon's start and reload alike.
+        Heap.returnFreeMemory()
     }
 
     /// Decodes a JPEG at the fastest DCT scale that keeps the region at least the input size, then

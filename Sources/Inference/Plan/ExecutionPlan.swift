@@ -65,6 +65,7 @@ public final class ExecutionPlan {
         var ready = false
         defer { if !ready { rk_pool_destroy(pool) } }
         let (modelInputs, modelOutputs) = (model.inputs, model.outputs)
+        let outputNames = Set(modelOutputs.map(\.name))
         // The rewriter takes the model (and with it the only other reference to its tensors).
         var rewriter = try GraphRewriter(model: model)
         let rewritten = try rewriter.rewrite()
@@ -105,7 +106,7 @@ public final class ExecutionPlan {
         for node in rewritten {
             for input in node.inputs where constants[input] != nil { remainingReaders[input, default: 0] += 1 }
         }
-        var boundConstants = Set(modelOutputs.map(\.name))
+        var boundConstants = outputNames
         var planned: [ONNXNode] = []
         var lowered: [LoweredNode] = []
         func lower(_ node: ONNXNode) throws(InferenceError) {
@@ -154,7 +155,7 @@ public final class ExecutionPlan {
         }
         // Peak memory: each expansion only a depthwise convolution reads is computed a few rows at a time.
         if bandedPairs {
-            BandedPair.fuse(nodes: &planned, lowered: &lowered, graphOutputs: Set(modelOutputs.map(\.name)), outputRows: bandOutputRows ?? BandedPair.defaultOutputRows)
+            BandedPair.fuse(nodes: &planned, lowered: &lowered, graphOutputs: outputNames, outputRows: bandOutputRows ?? BandedPair.defaultOutputRows)
         }
         let nodes = planned
         guard let outputDescriptor = descriptors[graphOutput.name], constants[graphOutput.name] == nil else {
