@@ -5,8 +5,10 @@ onnxruntime computes for them.
 
 Usage: make-fixtures.py OUTPUT_DIR
        make-fixtures.py --bench OUTPUT_DIR   (the larger benchmark models for scripts/bench-classifier)
+       make-fixtures.py --expected FIXTURES WORK   (onnxruntime on tensors a test wrote; see expected_for_tensors)
 
-Writes OUTPUT_DIR/manifest.json and, per case, NAME.onnx, NAME.input.npy, NAME.expected.npy.
+Writes OUTPUT_DIR/manifest.json and, per case, NAME.onnx, NAME.input.npy, NAME.expected.npy; network cases
+also NAME.outputs.npy, onnxruntime's outputs for every input of FAMILY.inputs.npy (see network_inputs).
 Every random number comes from a fixed seed, so a rerun with the same pinned versions
 (scripts/requirements-test.txt) writes the same models.
 """
@@ -24,6 +26,7 @@ from onnxruntime.quantization.shape_inference import quant_pre_process
 
 OPSET = 17
 IMAGE = (1, 3, 32, 32)
+RESNET_HEAD_GAIN = 0.15
 
 
 class Builder:
@@ -70,8 +73,8 @@ class Builder:
     def relu6(self, x):
         return self.node("Clip", [x, self.const(np.float32(0.0), "lo"), self.const(np.float32(6.0), "hi")])
 
-    def gemm(self, x, cin, cout):
-        w = self.rng.normal(0, np.sqrt(1.0 / cin), (cout, cin)).astype(np.float32)
+    def gemm(self, x, cin, cout, gain=1.0):
+        w = self.rng.normal(0, gain * np.sqrt(1.0 / cin), (cout, cin)).astype(np.float32)
         b = self.rng.normal(0, 0.1, cout).astype(np.float32)
         return self.node("Gemm", [x, self.const(w), self.const(b)], transB=1)
 
@@ -129,7 +132,9 @@ def resnet(seed=2):
     x = basic(x, 16, 32, 2)
     x = b.node("AveragePool", [x], kernel_shape=[8, 8], strides=[8, 8])
     x = b.node("Flatten", [x], axis=1)
-    x = b.gemm(x, 32, 3)
+    # A small head gain keeps the logits within a few units, so the softmax output is not saturated
+    # (at gain 1 onnxruntime gave [0.996, 0, 0], which any runtime agrees with almost by construction).
+    x = b.gemm(x, 32, 3, gain=RESNET_HEAD_GAIN)
     out = b.node("Softmax", [x], axis=1)
     meta = {"labels": "clean,dirty,blocked", "resize": "center_crop"}
     return b.model(IMAGE, out, [1, 3], meta)
@@ -355,42 +360,143 @@ def bench_models(out_dir):
     print(f"benchmark models in {out_dir}")
 
 
+# --- parity cases ---------------------------------------------------------------------------------
+
+def onnxruntime_outputs(model, inputs):
+    """onnxruntime's output for each input (one thread, CPU provider): the expected values."""
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    return np.stack([session.run(None, {"input": x})[0].astype(np.float32) for x in inputs])
+
+
+def network_inputs(model, seed):
+    """Several inputs per network, each named by kind: two like the calibration data (the quantizer's
+    ranges come from the same distribution), an image-like one (smooth colour regions normalised with the
+    model's own mean and std), and two out of distribution (four times the calibration spread, so
+    activations clip at the quantized ranges; a +-5 checkerboard, the highest spatial frequency). Real
+    camera frames through the JPEG path are compared at test time (ParityTests, with INFERENCE_PYTHON)."""
+    rng = np.random.default_rng(seed + 1000)
+    first = calibration_sample(rng, IMAGE)  # drawn first: the input this case had when it had only one
+    meta = {p.key: p.value for p in model.metadata_props}
+    mean = np.array([float(v) for v in meta.get("mean", "0.485,0.456,0.406").split(",")], np.float32).reshape(1, 3, 1, 1)
+    std = np.array([float(v) for v in meta.get("std", "0.229,0.224,0.225").split(",")], np.float32).reshape(1, 3, 1, 1)
+    _, _, height, width = IMAGE
+    yy, xx = np.mgrid[0:height, 0:width] / np.float32(max(height, width))
+    image = np.stack([0.5 + 0.4 * np.sin(6 * xx + 1), 0.4 + 0.3 * np.cos(5 * yy), 0.3 + 0.3 * xx * yy])[None]
+    image = np.clip(image + rng.normal(0, 0.02, image.shape), 0, 1).astype(np.float32)
+    checker = np.where((np.indices(IMAGE).sum(0) % 2) == 0, 5.0, -5.0).astype(np.float32)
+    return [
+        ("random", first),  # first: also NAME.input.npy, as for the single operators
+        ("random_2", calibration_sample(rng, IMAGE)),
+        ("image", ((image - mean) / std).astype(np.float32)),
+        ("wide", (4 * calibration_sample(rng, IMAGE)).astype(np.float32)),
+        ("checkerboard", checker),
+    ]
+
+
+def check_not_saturated(name, outputs, kinds, probabilities):
+    """Refuses a network fixture whose in-distribution outputs are saturated: a softmax at 0.99 or more
+    hides any disagreement in the logits behind it."""
+    for kind, y in zip(kinds, outputs):
+        if kind in ("wide", "checkerboard"):
+            continue
+        y = y.ravel().astype(np.float64)
+        p = y if probabilities else np.exp(y - y.max()) / np.exp(y - y.max()).sum()
+        if p.max() >= 0.99:
+            raise SystemExit(f"make-fixtures: {name} on input {kind} is saturated (probabilities {np.round(p, 4)})")
+
+
+class Writer:
+    """Writes cases into OUTPUT_DIR and collects the manifest. Each family of fixtures (networks, single
+    operators, and any added later) is a function taking a Writer, so families stay independent."""
+
+    def __init__(self, out_dir):
+        self.out_dir = out_dir
+        self.cases = []
+
+    def path(self, name):
+        return os.path.join(self.out_dir, name)
+
+    def add(self, name, model, kind, inputs, family_inputs=None, probabilities=False):
+        """`inputs`: [(kind, array)]; the first is NAME.input.npy with onnxruntime's output NAME.expected.npy.
+        With several, all go to `family_inputs` (shared by a network's float and quantized forms) and
+        onnxruntime's outputs, stacked in the same order, to NAME.outputs.npy. `probabilities`: the graph
+        ends in Softmax (its outputs are compared as they are, not as logits)."""
+        kinds = [k for k, _ in inputs]
+        outputs = onnxruntime_outputs(model, [x for _, x in inputs])
+        onnx.save(model, self.path(f"{name}.onnx"))
+        np.save(self.path(f"{name}.input.npy"), inputs[0][1])
+        np.save(self.path(f"{name}.expected.npy"), outputs[0])
+        case = {"name": name, "kind": kind, "step": output_step(model), "probabilities": probabilities}
+        if family_inputs is not None:
+            check_not_saturated(name, outputs, kinds, probabilities)
+            if not os.path.exists(self.path(family_inputs)):
+                np.save(self.path(family_inputs), np.stack([x for _, x in inputs]))
+            np.save(self.path(f"{name}.outputs.npy"), outputs)
+            case.update(inputs=family_inputs, input_kinds=kinds)
+        self.cases.append(case)
+
+    def finish(self):
+        with open(self.path("manifest.json"), "w") as f:
+            json.dump({"onnxruntime": ort.__version__, "onnx": onnx.__version__, "cases": self.cases}, f, indent=1)
+        print(f"{len(self.cases)} fixtures in {self.out_dir}")
+
+
+def network_fixtures(writer, tmp):
+    """Whole networks, float and in every quantization format, each on several inputs."""
+    networks = {"mobilenet_v2": mobilenet_v2(), "resnet": resnet(), "mobilenet_v3_block": mobilenet_v3_block()}
+    for seed, (name, model) in enumerate(networks.items()):
+        inputs = network_inputs(model, seed)
+        probabilities = model.graph.node[-1].op_type == "Softmax"
+        writer.add(f"{name}_float", model, "network", inputs, f"{name}.inputs.npy", probabilities)
+        for form in FORMATS:
+            writer.add(f"{name}_{form}", quantize(model, IMAGE, seed, form, tmp), "network", inputs,
+                       f"{name}.inputs.npy", probabilities)
+
+
+def single_op_fixtures(writer, tmp):
+    """One operator per model, float and (for the integer kernels) QDQ per-channel and QOperator."""
+    for seed, (name, (shape, build)) in enumerate(SINGLE_OPS.items()):
+        model = single(build, shape, seed + 10)
+        inputs = [("random", calibration_sample(np.random.default_rng(seed + 1000), shape))]
+        writer.add(f"op_{name}_float", model, "op", inputs)
+        if name in QUANTIZED_OPS:
+            for form in ("qdq_pc", "qop"):
+                writer.add(f"op_{name}_{form}", quantize(model, shape, seed, form, tmp), "op", inputs)
+
+
+# Every family written by a plain run, in manifest order.
+FAMILIES = [network_fixtures, single_op_fixtures]
+
+
+def expected_for_tensors(fixtures, work):
+    """onnxruntime's outputs on tensors our tests wrote (ParityTests: camera frames through our JPEG path):
+    for each NAME in WORK/cases.json, FIXTURES/NAME.onnx on WORK/NAME.tensors.npy ([K, 1, 3, H, W]) into
+    WORK/NAME.onnxruntime.npy ([K, 1, classes])."""
+    with open(os.path.join(work, "cases.json")) as f:
+        names = json.load(f)
+    for name in names:
+        tensors = np.load(os.path.join(work, f"{name}.tensors.npy"))
+        outputs = onnxruntime_outputs(onnx.load(os.path.join(fixtures, f"{name}.onnx")), list(tensors))
+        np.save(os.path.join(work, f"{name}.onnxruntime.npy"), outputs)
+    print(f"onnxruntime {ort.__version__}: outputs for {len(names)} models in {work}")
+
+
 def main():
     if sys.argv[1] == "--bench":
         bench_models(sys.argv[2])
         return
+    if sys.argv[1] == "--expected":
+        expected_for_tensors(sys.argv[2], sys.argv[3])
+        return
     out_dir = sys.argv[1]
     os.makedirs(out_dir, exist_ok=True)
-    cases = []
-
-    def add(name, model, shape, kind, seed):
-        rng = np.random.default_rng(seed + 1000)
-        x = calibration_sample(rng, shape)
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-        y = session.run(None, {"input": x})[0].astype(np.float32)
-        onnx.save(model, os.path.join(out_dir, f"{name}.onnx"))
-        np.save(os.path.join(out_dir, f"{name}.input.npy"), x)
-        np.save(os.path.join(out_dir, f"{name}.expected.npy"), y)
-        cases.append({"name": name, "kind": kind, "step": output_step(model)})
-
+    writer = Writer(out_dir)
     with tempfile.TemporaryDirectory() as tmp:
-        networks = {"mobilenet_v2": mobilenet_v2(), "resnet": resnet(), "mobilenet_v3_block": mobilenet_v3_block()}
-        for seed, (name, model) in enumerate(networks.items()):
-            add(f"{name}_float", model, IMAGE, "network", seed)
-            for form in FORMATS:
-                add(f"{name}_{form}", quantize(model, IMAGE, seed, form, tmp), IMAGE, "network", seed)
-        for seed, (name, (shape, build)) in enumerate(SINGLE_OPS.items()):
-            model = single(build, shape, seed + 10)
-            add(f"op_{name}_float", model, shape, "op", seed)
-            if name in QUANTIZED_OPS:
-                for form in ("qdq_pc", "qop"):
-                    add(f"op_{name}_{form}", quantize(model, shape, seed, form, tmp), shape, "op", seed)
-
-    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
-        json.dump({"onnxruntime": ort.__version__, "onnx": onnx.__version__, "cases": cases}, f, indent=1)
-    print(f"{len(cases)} fixtures in {out_dir}")
+        for family in FAMILIES:
+            family(writer, tmp)
+    writer.finish()
 
 
 if __name__ == "__main__":
