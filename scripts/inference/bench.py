@@ -327,6 +327,14 @@ def whole_path(binary, config, directory, runs):
                                for ms, name in ((cold([sys.executable, script, mode, model, '1', jpeg]), name) for mode, name in PEERS))
         print(f"  cold, one process per image ({frame_name}): remotaird classify {our_cold:.1f} ms; {cold_peers}")
 
+    # The benchmark models have random weights, whose scores swing with small resampling differences; the
+    # bundled trained model (copied by scripts/bench-classifier) shows whether the labels agree on real frames.
+    trained = os.path.join(directory, "duct-classifier.onnx")
+    if os.path.exists(trained):
+        print()
+        print("Calibration/duct-classifier.onnx (trained; same size, normalisation and labels):")
+        agreement(directory, script, trained, binary, config, every_frame)
+
 
 def inputs_for_agreement(directory, inputs):
     """The benchmark's frames and every simulation frame (Calibration/simulation/frames, copied by
