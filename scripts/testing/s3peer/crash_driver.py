@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """Kill -9 torture for the outbox (driven by scripts/testing/crash-outbox).
 
-Each round starts `outbox-torture run` (enqueue + upload continuously), kills it with SIGKILL at a random moment,
-then checks with `outbox-torture check` (which runs start-up recovery) and boto3:
+Each round starts `outbox-torture run` (enqueue + upload continuously), waits until the round has acknowledged
+MIN_ITEMS items and uploaded MIN_ITEMS items (a torture that makes no progress would otherwise pass every round:
+nothing acknowledged, nothing to lose), kills it with SIGKILL at a random moment after that, then checks with
+`outbox-torture check` (which runs start-up recovery) and boto3:
   - the database passes integrity_check and was not moved aside; nothing was counted lost;
   - every acknowledged item (acked.log) is either still queued or fully uploaded;
   - every uploaded object is exactly what was enqueued (bodies are self-verifying, see outbox-torture).
-usage: crash_driver.py TORTURE_BIN WORKDIR ROUNDS   (S3 endpoint and keys from S3_* variables)
+usage: crash_driver.py TORTURE_BIN WORKDIR ROUNDS   (ROUNDS >= 1; S3 endpoint and keys from S3_* variables)
 """
 import hashlib
 import json
@@ -19,7 +21,13 @@ import time
 
 import boto3
 
+if len(sys.argv) != 4 or not sys.argv[3].isdigit() or int(sys.argv[3]) < 1:
+    sys.exit("usage: crash_driver.py TORTURE_BIN WORKDIR ROUNDS (ROUNDS: a whole number, at least 1)")
 torture, workdir, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
+# What every round must achieve before the kill, and how long it may take (a loaded 2-core CI machine
+# uploads a few items a second to moto at worst; the torture enqueues one every 5 ms).
+MIN_ITEMS = 3
+PROGRESS_TIMEOUT = 60.0
 endpoint, moto, bucket = os.environ["S3_ENDPOINT"], os.environ["S3_MOTO_ENDPOINT"], os.environ["S3_BUCKET"]
 prefix = "crash-%d" % int(time.time())
 snapshot_bytes = 40_000
@@ -75,6 +83,45 @@ def verify_new_objects():
     return {key for key, _ in keys}
 
 
+def acked_lines():
+    try:
+        with open(acked_path) as log:
+            return sum(1 for entry in log if len(entry.split()) == 3)
+    except FileNotFoundError:
+        return 0
+
+
+def uploaded_items(keys):
+    """Distinct item ids among object keys (a snapshot is two objects, a JSON and a JPEG)."""
+    return {key.rsplit("/", 1)[1].rsplit(".", 1)[0] for key in keys}
+
+
+def listed_keys():
+    keys = set()
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix + "/"):
+        keys |= {o["Key"] for o in page.get("Contents", [])}
+    return keys
+
+
+def wait_for_progress(child, round_number, acked_before, items_before):
+    """Until this round has acknowledged and uploaded MIN_ITEMS items each; False (after a failure) if it did not."""
+    deadline = time.time() + PROGRESS_TIMEOUT
+    acked = uploaded = 0
+    while time.time() < deadline and child.poll() is None:
+        acked = acked_lines() - acked_before
+        if acked >= MIN_ITEMS:
+            uploaded = len(uploaded_items(listed_keys()) - items_before)
+            if uploaded >= MIN_ITEMS:
+                return True
+        time.sleep(0.05)
+    if child.poll() is not None:
+        fail("round %d: torture exited with status %s before making progress" % (round_number, child.returncode))
+    else:
+        fail("round %d: in %.0f s the torture acknowledged %d and uploaded %d items; each round needs at least %d of each"
+             % (round_number, PROGRESS_TIMEOUT, acked, uploaded, MIN_ITEMS))
+    return False
+
+
 def check(round_number):
     result = subprocess.run([torture, "check", "--dir", workdir], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
@@ -91,9 +138,11 @@ def check(round_number):
 
 
 acked_path = os.path.join(workdir, "acked.log")
-totals = {"temp": 0, "orphans": 0, "rounds": 0}
+totals = {"temp": 0, "orphans": 0, "rounds": 0, "passed": 0}
 started = time.time()
+uploaded = set()
 for round_number in range(1, rounds + 1):
+    acked_before, items_before = acked_lines(), uploaded_items(uploaded)
     child = subprocess.Popen([torture, "run", "--dir", workdir, "--endpoint", endpoint, "--bucket", bucket, "--prefix", prefix,
                               "--snapshot-bytes", str(snapshot_bytes), "--pause-ms", "5"],
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env)
@@ -102,10 +151,15 @@ for round_number in range(1, rounds + 1):
         child.kill()
         fail("round %d: torture did not start" % round_number)
         break
-    # Recovery is done by READY; kill during enqueue, upload, ack or eviction at a random moment.
-    time.sleep(rng.uniform(0.02, 1.2))
+    # Recovery is done by READY; once the round has done its share, kill during enqueue, upload, ack or
+    # eviction at a random moment.
+    progressed = wait_for_progress(child, round_number, acked_before, items_before)
+    if progressed:
+        time.sleep(rng.uniform(0.02, 1.2))
     child.send_signal(signal.SIGKILL)
     child.wait()
+    if not progressed:
+        break
     state = check(round_number)
     if state is None:
         break
@@ -132,7 +186,11 @@ for round_number in range(1, rounds + 1):
               % (round_number, rounds, acked, len(uploaded), len(queued), totals["temp"], totals["orphans"]), flush=True)
     if failures:
         break
+    totals["passed"] += 1
 
-print("crash-outbox: %d kill -9 rounds in %.0f s, %d failures" % (totals["rounds"], time.time() - started, len(failures)))
-print("%d passed, %d failed" % (totals["rounds"] - (1 if failures else 0), 1 if failures else 0))
-sys.exit(1 if failures or totals["rounds"] != rounds else 0)
+if totals["rounds"] != rounds and not failures:
+    fail("%d of %d rounds ran" % (totals["rounds"], rounds))
+print("crash-outbox: %d kill -9 rounds in %.0f s, each acknowledging and uploading at least %d items, %d failures"
+      % (totals["rounds"], time.time() - started, MIN_ITEMS, len(failures)))
+print("%d passed, %d failed" % (totals["passed"], 1 if failures else 0))
+sys.exit(1 if failures or totals["rounds"] == 0 or totals["rounds"] != rounds else 0)
