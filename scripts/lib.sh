@@ -4,16 +4,17 @@
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev libstdc++-12-dev pkg-config libjpeg-turbo-progs)
 
-# Every release build (demo, .deb, benchmarks, soak) uses these flags, so all share one set of objects.
+# The release flags; every release build uses them through SHIPPED_BUILD below.
 # Each function, ours and every dependency's, goes in its own section: lld's --symbol-ordering-file
 # (Sources/remotaird/symbol-order.txt) moves sections, and without this a Swift module's non-inline
 # functions share one .text section per object, so ordering one of them drags in the rest (the
 # "ordered" code was 14.6 MB for 2.5 MB of functions that run). classify's peak RSS: -0.7 to -1.2 MB.
 RELEASE_BUILD=(-c release -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections)
-# The build we ship (the .deb's binaries). build-deb, the demo, soak, vm-test, order-symbols and
-# bench-classifier build remotaird with exactly these arguments, so every suite tests and every benchmark
-# measures the packaged binary, and in one run of scripts/test only the first of them compiles anything
-# (different flags in the same .build/release recompile every object, twice).
+# The build we ship (the .deb's binaries). build-deb, the demo, soak, vm-test, order-symbols and the
+# benchmarks build with exactly these arguments, so every suite tests and every benchmark measures the
+# packaged code, and in one run of scripts/test only the first of them compiles anything: any other set
+# of arguments in the same .build/release (--static-swift-stdlib included) recompiles every object, and
+# the next shipped build recompiles them again.
 SHIPPED_BUILD=("${RELEASE_BUILD[@]}" --static-swift-stdlib)
 
 log() { printf '==> %s\n' "$*" >&2; }
