@@ -82,7 +82,7 @@ let outboxTargets: [Target] = [
         dependencies: ["Outbox", "Digests", "Syscalls", "Settings", "Journal", "Timestamps", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
         swiftSettings: swiftSettings
     ),
-    // Child process for scripts/crash-outbox and scripts/bench-outbox: enqueues and uploads until killed.
+    // Child process for scripts/testing/crash-outbox and scripts/bench/bench-outbox: enqueues and uploads until killed.
     .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Digests", "Settings", log, crypto], swiftSettings: swiftSettings),
 ]
 
@@ -122,11 +122,11 @@ let controlTestTargets: [Target] = [
     ),
 ]
 
-// remotaird's link (measured with scripts/bench-classifier): lld's packed relative relocations (DT_RELR;
+// remotaird's link (measured with scripts/bench/bench-classifier): lld's packed relative relocations (DT_RELR;
 // glibc >= 2.36, Debian 12) and not exporting every Swift symbol (the static stdlib's link arguments pass
 // -export-dynamic) spare the dynamic loader ~5 MB of relocation and symbol-table pages at every start;
 // placing the functions `classify` and then the daemon run together (symbol-order.txt, from
-// scripts/order-symbols) saves code pages: ~5 MB for classify, ~8 MB for the daemon (scripts/soak).
+// scripts/maintenance/order-symbols) saves code pages: ~5 MB for classify, ~8 MB for the daemon (scripts/testing/soak).
 // The C++ runtime is linked statically (Sources/remotaird/link/libstdc++.so, a linker script): the shared
 // libstdc++ costs ~1.4 MB resident at every start (its symbol tables for the loader, its locale set-up)
 // where remotaird uses little of it; classify's peak fell from 20.6 to 19.6 MB.
@@ -151,7 +151,7 @@ let cameraTargets: [Target] = [
     .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
-    // Benchmark: scripts/bench-jpeg builds it in release.
+    // Benchmark: scripts/bench/bench-jpeg builds it in release.
     .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
 
@@ -181,7 +181,7 @@ let inferenceTestTargets: [Target] = [
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 
-// MARK: - Fuzzing: libFuzzer entry points for model and JPEG bytes (scripts/fuzz-inference)
+// MARK: - Fuzzing: libFuzzer entry points for model and JPEG bytes (scripts/testing/fuzz-inference)
 
 let fuzzTargets: [Target] = [
     .executableTarget(name: "inference-fuzz", dependencies: ["Inference", "ONNX", "Settings"], swiftSettings: swiftSettings),

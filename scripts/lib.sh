@@ -1,18 +1,47 @@
-# Shared set-up for scripts/demo and scripts/test: install only what is missing, quietly.
-# Sourced, not run.
+# Shared set-up for scripts/demo, scripts/test and every script under scripts/: install only what is
+# missing, quietly; build so that a failed build stops the script. Sourced, not run.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev libstdc++-12-dev pkg-config libjpeg-turbo-progs)
 
-# Every release build (demo, .deb, benchmarks, soak) uses these flags, so all share one set of objects.
+# The release flags; every release build uses them through SHIPPED_BUILD below.
 # Each function, ours and every dependency's, goes in its own section: lld's --symbol-ordering-file
 # (Sources/remotaird/symbol-order.txt) moves sections, and without this a Swift module's non-inline
 # functions share one .text section per object, so ordering one of them drags in the rest (the
 # "ordered" code was 14.6 MB for 2.5 MB of functions that run). classify's peak RSS: -0.7 to -1.2 MB.
 RELEASE_BUILD=(-c release -Xswiftc -Xfrontend -Xswiftc -function-sections -Xcc -ffunction-sections -Xcxx -ffunction-sections)
+# The build we ship (the .deb's binaries). build-deb, the demo, soak, vm-test, order-symbols and the
+# benchmarks build with exactly these arguments, so every suite tests and every benchmark measures the
+# packaged code, and in one run of scripts/test only the first of them compiles anything: any other set
+# of arguments in the same .build/release (--static-swift-stdlib included) recompiles every object, and
+# the next shipped build recompiles them again.
+SHIPPED_BUILD=("${RELEASE_BUILD[@]}" --static-swift-stdlib)
 
 log() { printf '==> %s\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# `swift build ARGS...` with its output kept out of the way; on success prints its last line ("Build
+# complete! (12.3s)") to stderr; on failure prints the compiler's errors and ends the calling script, so
+# nothing runs or measures a binary left over from an earlier build.
+swift_build() {
+    local output status=0
+    output="$(mktemp)"
+    swift build "$@" >"$output" 2>&1 || status=$?
+    if ((status == 0)); then
+        tail -n 1 "$output" >&2
+        rm -f "$output"
+        return 0
+    fi
+    # The compiler's diagnostics with their source excerpts; the tail when there is no "error:" line
+    # (a dependency that failed to resolve, a linker that crashed).
+    if grep -q "error:" "$output"; then
+        grep -E -A 4 "error:" "$output" | head -n 80 >&2
+    else
+        tail -n 30 "$output" >&2
+    fi
+    rm -f "$output"
+    die "swift build $* failed (exit status $status)"
+}
 
 # apt packages: checks dpkg first so a machine that has everything does not touch the network.
 ensure_apt() {

@@ -1,6 +1,6 @@
 // Time to get a 224x224 RGB image (the classifier's input) from a 1280x720 JPEG:
 // DCT-scaled decode + area resize, against full decode + area resize. Both through our JPEG target;
-// scripts/bench-jpeg runs Pillow on the same file and prints the ratios.
+// scripts/bench/bench-jpeg runs Pillow on the same file and prints the ratios.
 //
 // Usage: bench-jpeg FILE.jpg [ITERATIONS]   prints `dct_ms=<median> full_ms=<median> scale=<n/d>`
 import Foundation

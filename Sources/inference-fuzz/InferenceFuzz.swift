@@ -3,7 +3,7 @@ import Inference
 import ONNX
 import Settings
 
-// Coverage-guided fuzzing of untrusted inputs (scripts/fuzz-inference builds this with
+// Coverage-guided fuzzing of untrusted inputs (scripts/testing/fuzz-inference builds this with
 // `--sanitize fuzzer -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING`; libFuzzer then supplies
 // `main` and calls LLVMFuzzerTestOneInput). Two targets, chosen by INFERENCE_FUZZ_TARGET:
 //   model  bytes -> ONNXModel -> ExecutionPlan (8 MB arena) -> one run -> Classifier load

@@ -1,4 +1,4 @@
-// Child process for scripts/crash-outbox and scripts/bench-outbox.
+// Child process for scripts/testing/crash-outbox and scripts/bench/bench-outbox.
 //
 //   outbox-torture run   --dir D --endpoint URL --bucket B [--prefix P] [--device ID] [--snapshot-bytes N] [--pause-ms N]
 //       Opens (and recovers) the outbox in D/outbox, uploads with the real worker, and enqueues a rotating mix of

@@ -58,7 +58,7 @@ struct Classify: ParsableCommand {
 }
 
 /// `REMOTAIRD_MEMORY_REPORT=1`: peak and current memory of this process from /proc/self/status on stderr,
-/// e.g. `remotaird: memory: VmHWM=21504 VmRSS=20100 RssAnon=6000 RssFile=14100 (kB)` (scripts/bench-classifier
+/// e.g. `remotaird: memory: VmHWM=21504 VmRSS=20100 RssAnon=6000 RssFile=14100 (kB)` (scripts/bench/bench-classifier
 /// prints it next to the Python pipeline's).
 func reportMemory() {
     guard let file = fopen("/proc/self/status", "r") else { return }

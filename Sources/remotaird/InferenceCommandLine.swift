@@ -13,7 +13,7 @@ struct InferenceCommandLine {
     var config: String?
     var json = false
     var npy: String?
-    /// `infer --repeat N`: run N times and report the median latency on stderr (for scripts/bench-classifier).
+    /// `infer --repeat N`: run N times and report the median latency on stderr (for scripts/bench/bench-classifier).
     var repeatCount = 1
     var positional: [String] = []
 

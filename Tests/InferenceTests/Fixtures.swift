@@ -3,7 +3,7 @@ import Inference
 import ONNX
 import TestSupport
 
-/// The parity fixtures made by scripts/inference/make-fixtures.py: models, inputs and onnxruntime's outputs.
+/// The parity fixtures made by scripts/testing/make-fixtures.py: models, inputs and onnxruntime's outputs.
 /// `INFERENCE_FIXTURES` points at a freshly generated set (scripts/test.d/30-inference-parity); otherwise
 /// the committed set under Tests/InferenceTests/Fixtures is used.
 struct Fixtures {
@@ -35,7 +35,7 @@ struct Fixtures {
         guard let data = FileManager.default.contents(atPath: manifestPath),
               let manifest = try JSONSerialization.jsonObject(with: data) as? [String: Any],
               let entries = manifest["cases"] as? [[String: Any]], !entries.isEmpty else {
-            throw FixtureError("parity fixtures missing at \(manifestPath): run scripts/inference/make-fixtures.py \(directory)")
+            throw FixtureError("parity fixtures missing at \(manifestPath): run scripts/testing/make-fixtures.py \(directory)")
         }
         let cases = entries.compactMap { entry -> Case? in
             guard let name = entry["name"] as? String, let kind = entry["kind"] as? String else { return nil }

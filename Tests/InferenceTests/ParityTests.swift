@@ -126,7 +126,7 @@ import TestSupport
         try JSONSerialization.data(withJSONObject: names).write(to: work.appendingPathComponent("cases.json"))
         let peer = Process()
         peer.executableURL = URL(fileURLWithPath: python)
-        peer.arguments = [(PackagePaths.root as NSString).appendingPathComponent("scripts/inference/make-fixtures.py"),
+        peer.arguments = [(PackagePaths.root as NSString).appendingPathComponent("scripts/testing/make-fixtures.py"),
                           "--expected", fixtures.directory, work.path]
         try peer.run()
         peer.waitUntilExit()

