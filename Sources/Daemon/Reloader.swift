@@ -45,7 +45,10 @@ public actor Reloader {
             logger.error("reload refused; keeping the running model and calibration", metadata: ["error": .string(error.description)])
             return .failed(error.description)
         }
-        await monitor.reload(settings: modelSet.settings,
+        // The Ground Truth label attribute is uplink configuration: like the rest of it, it waits for a restart.
+        var settings = modelSet.settings
+        settings.labelAttribute = await monitor.currentSettings.labelAttribute
+        await monitor.reload(settings: settings,
                              classifier: ModelFrameClassifier(classifier: modelSet.classifier, modelVersion: modelSet.provenance.modelVersion),
                              provenance: modelSet.provenance)
         var needsRestart: [String] = []

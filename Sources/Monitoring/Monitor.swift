@@ -12,15 +12,18 @@ public struct MonitorSettings: Sendable, Equatable {
     public var snapshotInterval: TimeInterval
     public var sampleBand: Double
     public var samplesPerDay: Int
+    /// The label attribute of the Ground Truth line in snapshot sidecars (`uplink.label_attribute`).
+    public var labelAttribute: String
 
     public init(risk: RiskSettings, alarmLabel: String, schedule: CaptureSchedule, snapshotInterval: TimeInterval = 86400,
-                sampleBand: Double = 0.1, samplesPerDay: Int = 20) {
+                sampleBand: Double = 0.1, samplesPerDay: Int = 20, labelAttribute: String = "duct-condition") {
         self.risk = risk
         self.alarmLabel = alarmLabel
         self.schedule = schedule
         self.snapshotInterval = snapshotInterval
         self.sampleBand = sampleBand
         self.samplesPerDay = samplesPerDay
+        self.labelAttribute = labelAttribute
     }
 }
 
@@ -68,9 +71,9 @@ public actor Monitor {
     private var settings: MonitorSettings
     private var frames: any FrameSource
     private var classifier: any FrameClassifier
-    private let outbox: any AlarmOutbox
+    private let queue: any DocumentQueue
     private var provenance: Provenance
-    private let store: StateStore
+    private let store: any StateStore
     private let logger: Logger
     private var state: MonitorState
     private var running: Task<CaptureReport, Never>?
@@ -79,12 +82,12 @@ public actor Monitor {
     private var latestFrames: [String: (frame: CapturedFrame, classification: Classification?, at: Date)] = [:]
     private let now: @Sendable () -> Date
 
-    public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, outbox: any AlarmOutbox,
-                provenance: Provenance, store: StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, queue: any DocumentQueue,
+                provenance: Provenance, store: any StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.settings = settings
         self.frames = frames
         self.classifier = classifier
-        self.outbox = outbox
+        self.queue = queue
         self.provenance = provenance
         self.store = store
         self.logger = logger
@@ -93,7 +96,7 @@ public actor Monitor {
             engine: RiskEngine(settings: settings.risk),
             samples: SamplePolicy(threshold: settings.risk.camera.raiseThreshold, band: settings.sampleBand, dailyCap: settings.samplesPerDay),
             snapshots: SnapshotSchedule(interval: settings.snapshotInterval))
-        var restored = store.load(MonitorState.self, logger: logger) ?? fresh
+        var restored = store.restore(MonitorState.self, logger: logger) ?? fresh
         restored.engine.update(settings: settings.risk)
         state = restored
         if !restored.engine.activeAlarms.isEmpty {
@@ -151,7 +154,7 @@ public actor Monitor {
 
     /// Outbox fill, for the `outbox_full` rule.
     public func observeOutbox() async {
-        let fraction = await outbox.fillFraction()
+        let fraction = await queue.fillFraction()
         await deliver(state.engine.observeOutbox(fillFraction: fraction, at: now()), captureID: nil, frames: [:])
     }
 
@@ -245,7 +248,7 @@ public actor Monitor {
         var snapshotIDs: [String: String] = [:]
         for event in pending {
             do {
-                _ = try await outbox.enqueueAlarm(event, provenance: provenance)
+                _ = try await queue.enqueue(AlarmDocument(event: event, provenance: provenance).queued())
             } catch {
                 logger.error("alarm not queued; will retry", metadata: ["alarm": .string(event.id), "error": .string("\(error)")])
                 state.undelivered.append(event)
@@ -277,7 +280,9 @@ public actor Monitor {
         let record = SnapshotRecord(captureID: captureID, purpose: purpose, frame: entry.frame, classification: entry.classification,
                                     capturedAt: time, alarmIDs: alarmIDs, note: note, trigger: trigger, provenance: identity)
         do {
-            return try await outbox.enqueueSnapshot(record)
+            let reservation = try queue.reserve(kind: purpose.document.kind, createdAt: time)
+            let document = SnapshotDocument(snapshot: record, reservation: reservation, labelAttribute: settings.labelAttribute)
+            return try await queue.enqueue(document.queued())
         } catch {
             logger.error("snapshot not queued", metadata: ["camera": .string(entry.frame.camera), "purpose": .string(purpose.rawValue), "error": .string("\(error)")])
             return nil
@@ -286,7 +291,7 @@ public actor Monitor {
 
     private func persist() {
         do {
-            try store.save(state)
+            try store.save(JSONEncoder.remotair.encode(state))
         } catch {
             logger.error("could not persist alarm state", metadata: ["error": .string("\(error)")])
         }
