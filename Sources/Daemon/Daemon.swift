@@ -30,11 +30,16 @@ public struct Daemon: Sendable {
     private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
     /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
     public let outbox = OutboxRuntime()
+    /// What the command line set over the file; a reload applies it again.
+    public let overrides: CommandLineOverrides
     private let environment: [String: String]
 
-    public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// `configuration` already has `overrides` applied.
+    public init(configuration: DaemonConfiguration, board: Board, overrides: CommandLineOverrides = CommandLineOverrides(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.configuration = configuration
         self.board = board
+        self.overrides = overrides
         self.environment = environment
         let readings = SensorReadings()
         sensors = readings
