@@ -43,6 +43,7 @@ let foundationTargets: [Target] = [
     .target(name: "Timestamps", swiftSettings: swiftSettings),
     .target(name: "Journal", dependencies: ["Timestamps", log], swiftSettings: swiftSettings),
     .target(name: "Health", dependencies: [], swiftSettings: swiftSettings),
+    .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
     .target(name: "Systemd", dependencies: ["Syscalls", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]

@@ -86,11 +86,7 @@ public struct Daemon: Sendable {
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
             readiness: readiness, logger: Logger(label: "systemd")
         ) { [health] in
-            let stalled = health.stalledLoops()
-            let components = health.components()
-            let summary = components.keys.sorted().map { "\($0) \(components[$0]!.state)" }.joined(separator: ", ")
-            if !stalled.isEmpty { return "stalled: \(stalled.joined(separator: ", "))" }
-            return summary.isEmpty ? "running" : summary
+            health.summary().statusLine
         }
         let boardService = BoardService(board: board, health: health, logger: Logger(label: "board"))
         // The push button queues a capture for the capture loop, like a scheduled one.
