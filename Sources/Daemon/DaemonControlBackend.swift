@@ -96,7 +96,7 @@ public struct DaemonControlBackend: ControlBackend {
         let parts = try running("alarms")
         let now = Date()
         let alarms = await parts.monitor.activeAlarms.map { alarm in
-            AlarmsResult.Alarm(id: alarm.id, kind: alarm.kind, severity: alarm.severity.rawValue, message: alarm.reason,
+            AlarmsResult.Alarm(id: alarm.id, kind: alarm.kind.rawValue, severity: alarm.severity.rawValue, message: alarm.reason,
                                ageSeconds: max(0, now.timeIntervalSince(alarm.raisedAt)), uploaded: false)
         }
         return AlarmsResult(alarms: alarms)

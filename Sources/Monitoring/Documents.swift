@@ -144,7 +144,7 @@ struct AlarmDocument: Encodable {
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(event.id, forKey: .id)
-        try container.encode(event.kind, forKey: .kind)
+        try container.encode(event.kind.rawValue, forKey: .kind)
         try container.encode(event.subject, forKey: .subject)
         try container.encode(event.transition.rawValue, forKey: .transition)
         try container.encode(event.severity.rawValue, forKey: .severity)

@@ -30,10 +30,19 @@ public struct MonitorSettings: Sendable, Equatable {
 
 /// What a capture produced, per camera: returned to `remotairctl capture` and logged.
 public struct CaptureReport: Sendable, Codable, Equatable {
+    /// What became of one camera's frame.
+    public enum Verdict: String, Sendable, Codable, CaseIterable {
+        /// Classified; its probability fed the risk rules.
+        case scored
+        /// The quality gate flagged it (dark, blurred, lens blocked): not classified as the duct.
+        case unusable
+        /// No frame, or the classifier failed on it.
+        case failed
+    }
+
     public struct Camera: Sendable, Codable, Equatable {
         public var camera: String
-        /// `scored`, `unusable` or `failed`.
-        public var verdict: String
+        public var verdict: Verdict
         public var label: String?
         public var scores: [String: Double]?
         public var qualityFlags: [String]
@@ -174,7 +183,7 @@ public actor Monitor {
             switch outcome {
             case .failed(let camera, let code, let message):
                 verdicts[camera] = .failed(reason: code)
-                reports.append(.init(camera: camera, verdict: "failed", label: nil, scores: nil, qualityFlags: [], snapshotID: nil,
+                reports.append(.init(camera: camera, verdict: .failed, label: nil, scores: nil, qualityFlags: [], snapshotID: nil,
                                      error: .init(code: code, message: message), captureMilliseconds: 0, classifyMilliseconds: nil))
             case .frame(let frame):
                 var classification: Classification?
@@ -191,17 +200,17 @@ public actor Monitor {
                 captured[frame.camera] = (frame, classification)
                 latestFrames[frame.camera] = (frame, classification, startedAt)
                 let probability = classification?.scores[settings.alarmLabel]
-                let verdict: String
+                let verdict: CaptureReport.Verdict
                 if !frame.qualityFlags.isEmpty {
                     verdicts[frame.camera] = .unusable(reason: frame.qualityFlags.joined(separator: ","))
-                    verdict = "unusable"
+                    verdict = .unusable
                 } else if let probability {
                     verdicts[frame.camera] = .scored(probability)
                     probabilities[frame.camera] = probability
-                    verdict = "scored"
+                    verdict = .scored
                 } else {
                     verdicts[frame.camera] = .failed(reason: "no score for label \(settings.alarmLabel)")
-                    verdict = "failed"
+                    verdict = .failed
                     error = .init(code: "label_missing", message: "the model gives no score for '\(settings.alarmLabel)'")
                 }
                 reports.append(.init(camera: frame.camera, verdict: verdict, label: classification?.label, scores: classification?.scores,
@@ -226,7 +235,7 @@ public actor Monitor {
         for index in reports.indices { reports[index].snapshotID = snapshotIDs[reports[index].camera] }
         persist()
 
-        let summary = reports.map { "\($0.camera)=\($0.verdict == "scored" ? ($0.label ?? "?") : $0.verdict)" }.joined(separator: " ")
+        let summary = reports.map { "\($0.camera)=\($0.verdict == .scored ? ($0.label ?? "?") : $0.verdict.rawValue)" }.joined(separator: " ")
         logger.info("capture", metadata: [
             "capture": .string(captureID), "trigger": .string(trigger), "result": .string(summary),
             "duct": .string(state.engine.ductState.rawValue),
@@ -235,7 +244,7 @@ public actor Monitor {
     }
 
     private func classificationError(_ reports: inout [CaptureReport.Camera], frame: CapturedFrame, info: CaptureReport.ErrorInfo) {
-        reports.append(.init(camera: frame.camera, verdict: "failed", label: nil, scores: nil, qualityFlags: frame.qualityFlags,
+        reports.append(.init(camera: frame.camera, verdict: .failed, label: nil, scores: nil, qualityFlags: frame.qualityFlags,
                              snapshotID: nil, error: info, captureMilliseconds: frame.captureMilliseconds, classifyMilliseconds: nil))
     }
 
@@ -255,7 +264,7 @@ public actor Monitor {
                 continue
             }
             logger.log(level: event.transition == .cleared ? .notice : .warning, "alarm \(event.transition.rawValue)", metadata: [
-                "alarm": .string(event.id), "kind": .string(event.kind), "subject": .string(event.subject),
+                "alarm": .string(event.id), "kind": .string(event.kind.rawValue), "subject": .string(event.subject),
                 "severity": .string(event.severity.rawValue), "reason": .string(event.reason),
             ])
             // Every raised and cleared alarm travels with both cameras' snapshots: this capture's when it

@@ -60,7 +60,7 @@ struct MainJobTests {
         let board = Board()
         let first = await board.capture(.frame(dirty: 0.9))
         #expect(first.alarms.isEmpty, "one dirty capture of the required two raises nothing")
-        #expect(first.cameras.map(\.verdict) == ["scored", "scored"])
+        #expect(first.cameras.map(\.verdict) == [.scored, .scored])
         // The first capture of the day keeps each camera's periodic snapshot.
         #expect(board.queue.documents.map { "\($0.kind.rawValue)/\($0.priority.rawValue)" } == ["snapshot/periodic", "snapshot/periodic"])
 
@@ -144,7 +144,7 @@ struct MainJobTests {
         any.cameras.show(.frame(dirty: 0.1), on: "downstream")
         _ = await any.capture(.frame(dirty: 0.9), on: "upstream")
         let raised = await any.capture()
-        #expect(raised.alarms.map(\.kind) == ["duct_dirty"])
+        #expect(raised.alarms.map(\.kind) == [.ductDirty])
         #expect(raised.alarms.first?.reason.contains("camera upstream (") == true)
         #expect(raised.cameras.map(\.label) == ["clean", "dirty"])
 
@@ -168,7 +168,7 @@ struct MainJobTests {
         board.cameras.show(.frame(dirty: 0.1), on: "downstream")
         // The classifier would call the covered lens dirty; the quality gate's flag wins.
         let first = await board.capture(.frame(dirty: 0.95, flags: ["lens_blocked"]), on: "upstream")
-        #expect(first.cameras.map(\.verdict) == ["scored", "unusable"])
+        #expect(first.cameras.map(\.verdict) == [.scored, .unusable])
         #expect(first.cameras[1].qualityFlags == ["lens_blocked"])
         #expect(first.alarms.isEmpty)
         let second = await board.capture()
