@@ -39,10 +39,10 @@ public enum ItemRank {
 
 /// An item to enqueue.
 public struct NewItem: Sendable {
-    /// Fixed by the caller when the body must name its own key (a sidecar's Ground Truth source-ref); else made at enqueue.
+    /// Fixed by the caller when the body must name the item itself (its producer reserves the id first); else made at enqueue.
     public var id: ItemID?
     public var kind: ItemKind
-    /// Capture or event time: names the key's date folders and drives the TTL.
+    /// Capture or event time: drives the eviction order and the TTL (the uplink also dates its object keys by it).
     public var createdAt: Date
     /// The JSON body (event, sidecar or status).
     public var json: Data
