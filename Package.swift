@@ -43,6 +43,7 @@ let foundationTargets: [Target] = [
     .target(name: "Timestamps", swiftSettings: swiftSettings),
     .target(name: "Journal", dependencies: ["Timestamps", log], swiftSettings: swiftSettings),
     .target(name: "Health", dependencies: [], swiftSettings: swiftSettings),
+    .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
     .target(name: "Systemd", dependencies: ["Syscalls", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]
@@ -52,9 +53,11 @@ let foundationTargets: [Target] = [
 let riskTargets: [Target] = [
     .target(name: "Risk", swiftSettings: swiftSettings),
     .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
-    // The main job: captures -> classification -> risk -> alarms and snapshots, behind small seams.
-    .target(name: "Monitoring", dependencies: ["Risk", "Syscalls", "Health", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
-    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Risk", "TestSupport", log], swiftSettings: swiftSettings),
+    // The main job: captures -> classification -> risk -> alarm and snapshot documents, behind small seams.
+    .target(name: "Monitoring", dependencies: ["Risk", "Health", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
+    // The bucket's key layout, owned by the main job and shared with the uplink (which links no Monitoring).
+    .target(name: "ObjectLayout", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
+    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "ObjectLayout", "Risk", "Health", "TestSupport", log, lifecycle], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Sensors: drivers, gas index algorithm, sensor service; byte-level chip emulators
@@ -79,18 +82,18 @@ let outboxTargets: [Target] = [
     .target(name: "Outbox", dependencies: ["Syscalls", "Settings", "Digests", "Timestamps", log, grdb], swiftSettings: swiftSettings),
     .target(
         name: "Uplink",
-        dependencies: ["Outbox", "Digests", "Syscalls", "Settings", "Journal", "Timestamps", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
+        dependencies: ["Outbox", "ObjectLayout", "Digests", "Syscalls", "Settings", "Journal", "Timestamps", log, lifecycle, crypto, httpClient, nioCore, nioHTTP1],
         swiftSettings: swiftSettings
     ),
     // Child process for scripts/testing/crash-outbox and scripts/bench/bench-outbox: enqueues and uploads until killed.
-    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "Uplink", "Digests", "Settings", log, crypto], swiftSettings: swiftSettings),
+    .executableTarget(name: "outbox-torture", dependencies: ["Outbox", "ObjectLayout", "Uplink", "Digests", "Settings", log, crypto], swiftSettings: swiftSettings),
 ]
 
 let outboxTestTargets: [Target] = [
     .testTarget(name: "OutboxTests", dependencies: ["Outbox", "Digests", "Settings", "TestSupport", grdb, crypto], swiftSettings: swiftSettings),
     .testTarget(
         name: "UplinkTests",
-        dependencies: ["Uplink", "Outbox", "Digests", "Settings", "TestSupport", log, lifecycle, crypto, httpClient, nioCore],
+        dependencies: ["Uplink", "Outbox", "ObjectLayout", "Digests", "Settings", "TestSupport", log, lifecycle, crypto, httpClient, nioCore],
         exclude: ["Resources"],
         swiftSettings: swiftSettings
     ),
@@ -100,7 +103,7 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "Outbox", "Uplink", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "ObjectLayout", "Outbox", "Uplink", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
 ]
 
 // MARK: - Control socket and remotairctl

@@ -15,7 +15,7 @@ extension Daemon {
             cameras: configuration.cameras, gpio: configuration.gpio, calibration: calibration,
             makeCamera: board.openCamera, openChip: board.openGPIOChip, buttonTrigger: buttonTrigger,
             onStateChange: { [health] name, state in
-                health.publish("camera.\(name)", state: state.rawValue)
+                health.publish(ComponentName.camera(name), state: state.rawValue)
             },
             logger: Logger(label: "vision"))
     }

@@ -30,11 +30,16 @@ public struct Daemon: Sendable {
     private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
     /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
     public let outbox = OutboxRuntime()
+    /// What the command line set over the file; a reload applies it again.
+    public let overrides: CommandLineOverrides
     private let environment: [String: String]
 
-    public init(configuration: DaemonConfiguration, board: Board, environment: [String: String] = ProcessInfo.processInfo.environment) {
+    /// `configuration` already has `overrides` applied.
+    public init(configuration: DaemonConfiguration, board: Board, overrides: CommandLineOverrides = CommandLineOverrides(),
+                environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.configuration = configuration
         self.board = board
+        self.overrides = overrides
         self.environment = environment
         let readings = SensorReadings()
         sensors = readings
@@ -81,11 +86,7 @@ public struct Daemon: Sendable {
             watchdogInterval: SystemdNotifier.watchdogInterval(environment: environment),
             readiness: readiness, logger: Logger(label: "systemd")
         ) { [health] in
-            let stalled = health.stalledLoops()
-            let components = health.components()
-            let summary = components.keys.sorted().map { "\($0) \(components[$0]!.state)" }.joined(separator: ", ")
-            if !stalled.isEmpty { return "stalled: \(stalled.joined(separator: ", "))" }
-            return summary.isEmpty ? "running" : summary
+            health.summary().statusLine
         }
         let boardService = BoardService(board: board, health: health, logger: Logger(label: "board"))
         // The push button queues a capture for the capture loop, like a scheduled one.

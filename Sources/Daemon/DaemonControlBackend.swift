@@ -37,25 +37,14 @@ public struct DaemonControlBackend: ControlBackend {
 
     public func status() async throws(ControlError) -> StatusResult {
         let now = ContinuousClock.now
-        let stalled = Set(health.stalledLoops(at: now))
-        let components = health.components()
-        let subsystems = components.keys.sorted().map { name in
-            let component = components[name]!
-            return StatusResult.Subsystem(
-                name: name, state: stalled.contains(name) ? "stalled" : component.state,
-                sinceSeconds: Self.seconds(now - component.since), detail: component.detail)
-        }
-        let overall: String
-        if !stalled.isEmpty {
-            overall = "failing"
-        } else if subsystems.contains(where: { $0.state != "ok" }) {
-            overall = "degraded"
-        } else {
-            overall = "ok"
+        let summary = health.summary(at: now)
+        let subsystems = summary.components.map { component in
+            StatusResult.Subsystem(name: component.name, state: component.state, sinceSeconds: Self.seconds(now - component.since),
+                                   detail: component.detail)
         }
         return StatusResult(
             deviceID: configuration.deviceID, versions: ["remotaird": version],
-            uptimeSeconds: Self.seconds(now - started), state: overall, subsystems: subsystems)
+            uptimeSeconds: Self.seconds(now - started), state: summary.state.rawValue, subsystems: subsystems)
     }
 
     public func version() async throws(ControlError) -> VersionResult {
@@ -107,7 +96,7 @@ public struct DaemonControlBackend: ControlBackend {
         let parts = try running("alarms")
         let now = Date()
         let alarms = await parts.monitor.activeAlarms.map { alarm in
-            AlarmsResult.Alarm(id: alarm.id, kind: alarm.kind, severity: alarm.severity.rawValue, message: alarm.reason,
+            AlarmsResult.Alarm(id: alarm.id, kind: alarm.kind.rawValue, severity: alarm.severity.rawValue, message: alarm.reason,
                                ageSeconds: max(0, now.timeIntervalSince(alarm.raisedAt)), uploaded: false)
         }
         return AlarmsResult(alarms: alarms)

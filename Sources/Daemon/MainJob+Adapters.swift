@@ -3,15 +3,18 @@ import Foundation
 import Inference
 import JPEG
 import Monitoring
+import ObjectLayout
 import Outbox
 import Risk
+import Sensors
 import Settings
-import Timestamps
+import Syscalls
 import Uplink
 import Vision
 
 // Adapters from the feature targets to the main job's seams (Monitoring's FrameSource, FrameClassifier,
-// AlarmOutbox). They translate types and add nothing of their own.
+// DocumentQueue, RiskInputs, AlarmIndicator, StateStore). They translate types and add nothing of their
+// own: what is queued, and what a state means, is decided in Monitoring.
 
 /// The cameras, through the capture coordinator (one capture id, per-camera timeouts, never interleaved).
 struct CameraFrameSource: FrameSource {
@@ -60,8 +63,9 @@ struct ModelFrameClassifier: FrameClassifier {
     }
 }
 
-/// The durable outbox: alarms as JSON, snapshots as JPEG plus a sidecar carrying the Ground Truth line.
-struct OutboxAlarmSink: AlarmOutbox {
+/// The durable outbox as the main job's document queue: ids are the outbox's, references follow the bucket's
+/// key layout with the uplink's bucket and prefix.
+struct OutboxDocumentQueue: DocumentQueue {
     let runtime: OutboxRuntime
     let uplink: UplinkSettings
     let outboxSettings: OutboxSettings
@@ -72,90 +76,119 @@ struct OutboxAlarmSink: AlarmOutbox {
         return outbox
     }
 
-    func enqueueAlarm(_ event: AlarmEvent, provenance: Provenance) async throws -> String {
-        let body = AlarmDocument(event: event, provenance: provenance)
-        let json = try JSONEncoder.sorted.encode(body)
-        let id = try outbox().enqueue(NewItem(kind: .alarm, createdAt: event.at, json: json, priority: .alarm))
-        return id.description
+    func reserve(kind: DocumentKind, createdAt: Date) throws -> DocumentReservation {
+        let id = ItemID.make(at: createdAt)
+        let key = ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: ItemKind(kind).rawValue, createdAt: createdAt,
+                                 id: id.rawValue, fileExtension: Blob.Part.jpg.rawValue)
+        return DocumentReservation(id: id.rawValue, jpegReference: "s3://\(uplink.bucket)/\(key)")
     }
 
-    func enqueueSnapshot(_ snapshot: SnapshotRecord) async throws -> String {
-        let kind: ItemKind = snapshot.purpose == .sample ? .sample : .snapshot
-        let id = ItemID.make(at: snapshot.capturedAt)
-        let classification = snapshot.classification
-        let label = classification?.label ?? "unknown"
-        let labels = snapshot.provenance.labels
-        let sidecar = SnapshotSidecar.make(
-            id: id, kind: kind, deviceID: deviceID, capturedAt: snapshot.capturedAt, camera: snapshot.frame.camera,
-            label: label, classIndex: labels.firstIndex(of: label) ?? -1, scores: classification?.scores ?? [:],
-            qualityFlags: snapshot.frame.qualityFlags, modelSHA256: snapshot.provenance.modelSHA256, uplink: uplink)
-        let json = try JSONEncoder.sorted.encode(SnapshotDocument(sidecar: sidecar, snapshot: snapshot))
-        let priority: PriorityClass = snapshot.purpose == .alarm ? .alarm : .periodic
-        let stored = try outbox().enqueue(NewItem(id: id, kind: kind, createdAt: snapshot.capturedAt, json: json,
-                                                  jpeg: Data(snapshot.frame.jpeg), priority: priority))
+    func enqueue(_ document: QueuedDocument) async throws -> String {
+        let id = try document.id.map { text in
+            guard let id = ItemID(text) else { throw DaemonError(component: "outbox", message: "'\(text)' is not an outbox item id") }
+            return id
+        }
+        let stored = try outbox().enqueue(NewItem(id: id, kind: ItemKind(document.kind), createdAt: document.createdAt, json: document.json,
+                                                  jpeg: document.jpeg, priority: PriorityClass(document.priority)))
         return stored.description
     }
 
     func fillFraction() async -> Double {
         guard let outbox = runtime.outbox else { return 0 }
-        let status = outbox.status()
-        let used = status.queuedBytes
+        let used = outbox.status().queuedBytes
         return outboxSettings.maxBytes > 0 ? Double(used) / Double(outboxSettings.maxBytes) : 0
     }
 }
 
-/// The JSON body of an alarm in the outbox and the bucket.
-struct AlarmDocument: Encodable {
-    let event: AlarmEvent
-    let provenance: Provenance
-
-    enum CodingKeys: String, CodingKey {
-        case id, kind, subject, transition, severity, reason, values, thresholds, at, provenance
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(event.id, forKey: .id)
-        try container.encode(event.kind, forKey: .kind)
-        try container.encode(event.subject, forKey: .subject)
-        try container.encode(event.transition.rawValue, forKey: .transition)
-        try container.encode(event.severity.rawValue, forKey: .severity)
-        try container.encode(event.reason, forKey: .reason)
-        try container.encode(event.values, forKey: .values)
-        try container.encode(event.thresholds, forKey: .thresholds)
-        try container.encode(UTCTime(event.at).extended(), forKey: .at)
-        try container.encode(provenance, forKey: .provenance)
+extension ItemKind {
+    init(_ kind: DocumentKind) {
+        switch kind {
+        case .alarm: self = .alarm
+        case .snapshot: self = .snapshot
+        case .sample: self = .sample
+        }
     }
 }
 
-/// The JSON body of a snapshot: the outbox's sidecar (its keys), plus what the main job knows: why the frame
-/// was kept, the capture, its alarms, provenance. Encoded in one pass rather than merged through
-/// JSONSerialization, whose sorted keys compare with the current locale and so load ICU (about 3 MB resident).
-struct SnapshotDocument: Encodable {
-    let sidecar: SnapshotSidecar
-    let snapshot: SnapshotRecord
-
-    enum CodingKeys: String, CodingKey {
-        case captureID = "capture_id", purpose, trigger, alarmIDs = "alarm_ids", note, provenance
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        try sidecar.encode(to: encoder)
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(snapshot.captureID, forKey: .captureID)
-        try container.encode(snapshot.purpose.rawValue, forKey: .purpose)
-        try container.encode(snapshot.trigger, forKey: .trigger)
-        try container.encode(snapshot.alarmIDs, forKey: .alarmIDs)
-        try container.encodeIfPresent(snapshot.note, forKey: .note)
-        try container.encode(snapshot.provenance, forKey: .provenance)
+extension PriorityClass {
+    init(_ priority: DocumentPriority) {
+        switch priority {
+        case .alarm: self = .alarm
+        case .periodic: self = .periodic
+        }
     }
 }
 
-extension JSONEncoder {
-    static var sorted: JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
+/// Sensor readings and states, and the camera supervisors' states, as the risk feed sees them.
+struct DeviceRiskInputs: RiskInputs {
+    let sensorReadings: SensorReadings
+    let coordinator: CaptureCoordinator
+
+    func readings() async -> [MetricReading] {
+        sensorReadings.latest().map {
+            MetricReading(sensorID: $0.sensorID, metric: $0.metric.rawValue, value: $0.value, unit: $0.unit, timestamp: $0.timestamp)
+        }
+    }
+
+    func sensors() async -> [SensorReport] {
+        sensorReadings.statuses().map { SensorReport(id: $0.id, condition: SensorCondition($0.state), serial: $0.serial) }
+    }
+
+    func cameras() async -> [CameraReport] {
+        await coordinator.statuses().map { CameraReport(name: $0.name, condition: CameraCondition($0.state)) }
+    }
+}
+
+extension SensorCondition {
+    init(_ state: SensorState) {
+        switch state {
+        case .absent: self = .absent
+        case .warming: self = .warming
+        case .ok: self = .ok
+        case .stale: self = .stale
+        case .faulted: self = .faulted
+        }
+    }
+}
+
+extension CameraCondition {
+    init(_ state: CameraState) {
+        switch state {
+        case .absent: self = .absent
+        case .ok: self = .ok
+        case .degraded: self = .degraded
+        case .offline: self = .offline
+        }
+    }
+}
+
+/// The status LED, showing whether any alarm is raised.
+struct LEDAlarmIndicator: AlarmIndicator {
+    let indicator: StatusIndicator
+
+    func setAlarm(_ active: Bool) async {
+        await indicator.setAlarm(active)
+    }
+}
+
+/// The main job's state in the state directory, replaced atomically (Syscalls' `writeAtomically`).
+struct FileStateStore: StateStore {
+    let path: String
+
+    var location: String { path }
+
+    func load() throws -> Data? {
+        FileManager.default.contents(atPath: path)
+    }
+
+    func save(_ data: Data) throws {
+        try FileIO.writeAtomically(data, to: path, mode: 0o640)
+    }
+
+    func setAside() throws -> String {
+        let aside = path + ".corrupt-\(Int(Date().timeIntervalSince1970))"
+        try FileManager.default.moveItem(atPath: path, toPath: aside)
+        return aside
     }
 }
 

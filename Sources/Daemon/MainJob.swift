@@ -47,7 +47,8 @@ public struct ModelSet: Sendable {
         let settings = MonitorSettings(
             risk: calibration.riskSettings, alarmLabel: calibration.classifier.alarmLabel,
             schedule: CaptureSchedule(interval: capture.interval.seconds, jitter: capture.jitter.seconds),
-            snapshotInterval: capture.snapshotInterval.seconds, sampleBand: capture.sampleBand, samplesPerDay: capture.samplesPerDay)
+            snapshotInterval: capture.snapshotInterval.seconds, sampleBand: capture.sampleBand, samplesPerDay: capture.samplesPerDay,
+            labelAttribute: configuration.uplink.labelAttribute)
         let provenance = Provenance(
             daemonVersion: version, deviceID: configuration.deviceID, modelSHA256: classifier.modelSHA256,
             modelVersion: calibration.classifier.modelVersion ?? classifier.metadata["model_version"], labels: classifier.labels,
@@ -77,58 +78,18 @@ extension Daemon {
             settings: modelSet.settings,
             frames: CameraFrameSource(coordinator: cameras.coordinator, devices: devices),
             classifier: ModelFrameClassifier(classifier: modelSet.classifier, modelVersion: modelSet.provenance.modelVersion),
-            outbox: OutboxAlarmSink(runtime: outbox, uplink: configuration.uplink, outboxSettings: configuration.outbox, deviceID: configuration.deviceID),
+            queue: OutboxDocumentQueue(runtime: outbox, uplink: configuration.uplink, outboxSettings: configuration.outbox, deviceID: configuration.deviceID),
             provenance: modelSet.provenance,
-            store: StateStore(path: (configuration.stateDirectory as NSString).appendingPathComponent("risk-state.json")),
+            store: FileStateStore(path: (configuration.stateDirectory as NSString).appendingPathComponent("risk-state.json")),
             logger: Logger(label: "risk"))
         let scenario = ScenarioPlayer.make(configuration: configuration, board: board, cameras: cameras, logger: Logger(label: "scenario"))
         let loop = CaptureLoopService(
             monitor: monitor, health: health, triggers: triggers.stream, firstCaptureAfter: configuration.capture.firstCaptureAfter,
             logger: Logger(label: "capture"),
             beforeCycle: { cycle in await scenario?.apply(cycle: cycle) })
-        let feed = RiskFeedService(monitor: monitor, sensors: sensors, cameras: cameras, health: health, indicator: cameras.indicator)
+        let feed = RiskFeedService(monitor: monitor, inputs: DeviceRiskInputs(sensorReadings: sensors, coordinator: cameras.coordinator),
+                                   health: health, indicator: LEDAlarmIndicator(indicator: cameras.indicator))
         return MainJob(monitor: monitor, triggers: triggers.continuation, services: [loop, feed])
-    }
-}
-
-/// Feeds the risk engine with what is not a capture: sensor readings, sensor and camera states, outbox
-/// fill; and sets the status LED from the overall risk. Polls every few seconds: the rules work on minutes.
-struct RiskFeedService: Service {
-    let monitor: Monitor
-    let sensors: SensorReadings
-    let cameras: CameraSet
-    let health: HealthRegistry
-    let indicator: StatusIndicator
-    var period: Duration = .seconds(2)
-
-    func run() async throws {
-        let name = "risk-feed"
-        health.register(loop: name, period: .seconds(60))
-        defer { health.unregister(loop: name) }
-        var seen: [String: Date] = [:]
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            health.beat(name)
-            for reading in sensors.latest() {
-                let key = "\(reading.sensorID)/\(reading.metric.rawValue)"
-                guard seen[key].map({ reading.timestamp > $0 }) ?? true else { continue }
-                seen[key] = reading.timestamp
-                await monitor.observe(metric: reading.metric.rawValue, value: reading.value, unit: reading.unit)
-            }
-            var serials: [String: String] = [:]
-            for status in sensors.statuses() {
-                await monitor.observe(sensor: status.id, faulted: status.state == .faulted)
-                if let serial = status.serial { serials[status.id] = serial }
-            }
-            await monitor.updateSensorSerials(serials)
-            for status in await cameras.coordinator.statuses() {
-                await monitor.observe(camera: status.name, online: status.state != .offline && status.state != .absent)
-            }
-            await monitor.observeOutbox()
-            await indicator.setAlarm(await monitor.overall == .alarm)
-            // The risk component is healthy while it runs; what it found is detail, not a device fault.
-            health.publish("risk", state: "ok", detail: ["severity": await monitor.overall.rawValue, "alarms": "\(await monitor.activeAlarms.count)"])
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
-        }
     }
 }
 

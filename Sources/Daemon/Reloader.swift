@@ -26,18 +26,24 @@ public actor Reloader {
         case failed(String)
     }
 
+    /// The configuration in force: the file as last loaded, with the command-line overrides on top.
+    public var configuration: DaemonConfiguration { current }
+
+    /// The file read again, with the command-line overrides given at start on top: they stay in force.
+    static func configuration(reloading file: String, overrides: CommandLineOverrides) throws(ConfigurationError) -> DaemonConfiguration {
+        var next = try DaemonConfiguration.load(file: file)
+        overrides.apply(to: &next)
+        return next
+    }
+
     public func reload() async -> Outcome {
-        let file = current.file
-        var next: DaemonConfiguration
+        let next: DaemonConfiguration
         do {
-            next = try DaemonConfiguration.load(file: file)
+            next = try Self.configuration(reloading: current.file, overrides: daemon.overrides)
         } catch {
             logger.error("reload refused; keeping the running configuration", metadata: ["error": .string(error.description)])
             return .failed(error.description)
         }
-        // Command-line overrides given at start stay in force.
-        next.board = current.board
-        next.stateDirectory = current.stateDirectory
         let modelSet: ModelSet
         do {
             modelSet = try ModelSet.load(configuration: next, version: Daemon.version)
@@ -45,7 +51,10 @@ public actor Reloader {
             logger.error("reload refused; keeping the running model and calibration", metadata: ["error": .string(error.description)])
             return .failed(error.description)
         }
-        await monitor.reload(settings: modelSet.settings,
+        // The Ground Truth label attribute is uplink configuration: like the rest of it, it waits for a restart.
+        var settings = modelSet.settings
+        settings.labelAttribute = await monitor.currentSettings.labelAttribute
+        await monitor.reload(settings: settings,
                              classifier: ModelFrameClassifier(classifier: modelSet.classifier, modelVersion: modelSet.provenance.modelVersion),
                              provenance: modelSet.provenance)
         var needsRestart: [String] = []

@@ -12,25 +12,37 @@ public struct MonitorSettings: Sendable, Equatable {
     public var snapshotInterval: TimeInterval
     public var sampleBand: Double
     public var samplesPerDay: Int
+    /// The label attribute of the Ground Truth line in snapshot sidecars (`uplink.label_attribute`).
+    public var labelAttribute: String
 
     public init(risk: RiskSettings, alarmLabel: String, schedule: CaptureSchedule, snapshotInterval: TimeInterval = 86400,
-                sampleBand: Double = 0.1, samplesPerDay: Int = 20) {
+                sampleBand: Double = 0.1, samplesPerDay: Int = 20, labelAttribute: String = "duct-condition") {
         self.risk = risk
         self.alarmLabel = alarmLabel
         self.schedule = schedule
         self.snapshotInterval = snapshotInterval
         self.sampleBand = sampleBand
         self.samplesPerDay = samplesPerDay
+        self.labelAttribute = labelAttribute
     }
 }
 
 
 /// What a capture produced, per camera: returned to `remotairctl capture` and logged.
 public struct CaptureReport: Sendable, Codable, Equatable {
+    /// What became of one camera's frame.
+    public enum Verdict: String, Sendable, Codable, CaseIterable {
+        /// Classified; its probability fed the risk rules.
+        case scored
+        /// The quality gate flagged it (dark, blurred, lens blocked): not classified as the duct.
+        case unusable
+        /// No frame, or the classifier failed on it.
+        case failed
+    }
+
     public struct Camera: Sendable, Codable, Equatable {
         public var camera: String
-        /// `scored`, `unusable` or `failed`.
-        public var verdict: String
+        public var verdict: Verdict
         public var label: String?
         public var scores: [String: Double]?
         public var qualityFlags: [String]
@@ -68,9 +80,9 @@ public actor Monitor {
     private var settings: MonitorSettings
     private var frames: any FrameSource
     private var classifier: any FrameClassifier
-    private let outbox: any AlarmOutbox
+    private let queue: any DocumentQueue
     private var provenance: Provenance
-    private let store: StateStore
+    private let store: any StateStore
     private let logger: Logger
     private var state: MonitorState
     private var running: Task<CaptureReport, Never>?
@@ -79,12 +91,12 @@ public actor Monitor {
     private var latestFrames: [String: (frame: CapturedFrame, classification: Classification?, at: Date)] = [:]
     private let now: @Sendable () -> Date
 
-    public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, outbox: any AlarmOutbox,
-                provenance: Provenance, store: StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+    public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, queue: any DocumentQueue,
+                provenance: Provenance, store: any StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
         self.settings = settings
         self.frames = frames
         self.classifier = classifier
-        self.outbox = outbox
+        self.queue = queue
         self.provenance = provenance
         self.store = store
         self.logger = logger
@@ -93,7 +105,7 @@ public actor Monitor {
             engine: RiskEngine(settings: settings.risk),
             samples: SamplePolicy(threshold: settings.risk.camera.raiseThreshold, band: settings.sampleBand, dailyCap: settings.samplesPerDay),
             snapshots: SnapshotSchedule(interval: settings.snapshotInterval))
-        var restored = store.load(MonitorState.self, logger: logger) ?? fresh
+        var restored = store.restore(MonitorState.self, logger: logger) ?? fresh
         restored.engine.update(settings: settings.risk)
         state = restored
         if !restored.engine.activeAlarms.isEmpty {
@@ -151,7 +163,7 @@ public actor Monitor {
 
     /// Outbox fill, for the `outbox_full` rule.
     public func observeOutbox() async {
-        let fraction = await outbox.fillFraction()
+        let fraction = await queue.fillFraction()
         await deliver(state.engine.observeOutbox(fillFraction: fraction, at: now()), captureID: nil, frames: [:])
     }
 
@@ -171,7 +183,7 @@ public actor Monitor {
             switch outcome {
             case .failed(let camera, let code, let message):
                 verdicts[camera] = .failed(reason: code)
-                reports.append(.init(camera: camera, verdict: "failed", label: nil, scores: nil, qualityFlags: [], snapshotID: nil,
+                reports.append(.init(camera: camera, verdict: .failed, label: nil, scores: nil, qualityFlags: [], snapshotID: nil,
                                      error: .init(code: code, message: message), captureMilliseconds: 0, classifyMilliseconds: nil))
             case .frame(let frame):
                 var classification: Classification?
@@ -188,17 +200,17 @@ public actor Monitor {
                 captured[frame.camera] = (frame, classification)
                 latestFrames[frame.camera] = (frame, classification, startedAt)
                 let probability = classification?.scores[settings.alarmLabel]
-                let verdict: String
+                let verdict: CaptureReport.Verdict
                 if !frame.qualityFlags.isEmpty {
                     verdicts[frame.camera] = .unusable(reason: frame.qualityFlags.joined(separator: ","))
-                    verdict = "unusable"
+                    verdict = .unusable
                 } else if let probability {
                     verdicts[frame.camera] = .scored(probability)
                     probabilities[frame.camera] = probability
-                    verdict = "scored"
+                    verdict = .scored
                 } else {
                     verdicts[frame.camera] = .failed(reason: "no score for label \(settings.alarmLabel)")
-                    verdict = "failed"
+                    verdict = .failed
                     error = .init(code: "label_missing", message: "the model gives no score for '\(settings.alarmLabel)'")
                 }
                 reports.append(.init(camera: frame.camera, verdict: verdict, label: classification?.label, scores: classification?.scores,
@@ -223,7 +235,7 @@ public actor Monitor {
         for index in reports.indices { reports[index].snapshotID = snapshotIDs[reports[index].camera] }
         persist()
 
-        let summary = reports.map { "\($0.camera)=\($0.verdict == "scored" ? ($0.label ?? "?") : $0.verdict)" }.joined(separator: " ")
+        let summary = reports.map { "\($0.camera)=\($0.verdict == .scored ? ($0.label ?? "?") : $0.verdict.rawValue)" }.joined(separator: " ")
         logger.info("capture", metadata: [
             "capture": .string(captureID), "trigger": .string(trigger), "result": .string(summary),
             "duct": .string(state.engine.ductState.rawValue),
@@ -232,7 +244,7 @@ public actor Monitor {
     }
 
     private func classificationError(_ reports: inout [CaptureReport.Camera], frame: CapturedFrame, info: CaptureReport.ErrorInfo) {
-        reports.append(.init(camera: frame.camera, verdict: "failed", label: nil, scores: nil, qualityFlags: frame.qualityFlags,
+        reports.append(.init(camera: frame.camera, verdict: .failed, label: nil, scores: nil, qualityFlags: frame.qualityFlags,
                              snapshotID: nil, error: info, captureMilliseconds: frame.captureMilliseconds, classifyMilliseconds: nil))
     }
 
@@ -245,14 +257,14 @@ public actor Monitor {
         var snapshotIDs: [String: String] = [:]
         for event in pending {
             do {
-                _ = try await outbox.enqueueAlarm(event, provenance: provenance)
+                _ = try await queue.enqueue(AlarmDocument(event: event, provenance: provenance).queued())
             } catch {
                 logger.error("alarm not queued; will retry", metadata: ["alarm": .string(event.id), "error": .string("\(error)")])
                 state.undelivered.append(event)
                 continue
             }
             logger.log(level: event.transition == .cleared ? .notice : .warning, "alarm \(event.transition.rawValue)", metadata: [
-                "alarm": .string(event.id), "kind": .string(event.kind), "subject": .string(event.subject),
+                "alarm": .string(event.id), "kind": .string(event.kind.rawValue), "subject": .string(event.subject),
                 "severity": .string(event.severity.rawValue), "reason": .string(event.reason),
             ])
             // Every raised and cleared alarm travels with both cameras' snapshots: this capture's when it
@@ -277,7 +289,9 @@ public actor Monitor {
         let record = SnapshotRecord(captureID: captureID, purpose: purpose, frame: entry.frame, classification: entry.classification,
                                     capturedAt: time, alarmIDs: alarmIDs, note: note, trigger: trigger, provenance: identity)
         do {
-            return try await outbox.enqueueSnapshot(record)
+            let reservation = try queue.reserve(kind: purpose.document.kind, createdAt: time)
+            let document = SnapshotDocument(snapshot: record, reservation: reservation, labelAttribute: settings.labelAttribute)
+            return try await queue.enqueue(document.queued())
         } catch {
             logger.error("snapshot not queued", metadata: ["camera": .string(entry.frame.camera), "purpose": .string(purpose.rawValue), "error": .string("\(error)")])
             return nil
@@ -286,7 +300,7 @@ public actor Monitor {
 
     private func persist() {
         do {
-            try store.save(state)
+            try store.save(JSONEncoder.remotair.encode(state))
         } catch {
             logger.error("could not persist alarm state", metadata: ["error": .string("\(error)")])
         }

@@ -1,9 +1,9 @@
 import Foundation
 import Risk
 
-// The main job talks to cameras, the classifier and the outbox through these small protocols; the Daemon
-// target adapts the Vision, Inference and Outbox targets to them. That keeps this target free of I/O and
-// lets its tests drive whole capture cycles.
+// The main job talks to cameras, the classifier, the sensors, the status LED, the queue and its state file
+// through these small protocols; the Daemon target adapts the Vision, Inference, Sensors and Outbox targets
+// to them. That keeps this target free of I/O and lets its tests drive whole capture cycles.
 
 /// One camera's frame from a capture, already validated and passed through the quality gate.
 public struct CapturedFrame: Sendable, Equatable {
@@ -100,14 +100,130 @@ public struct SnapshotRecord: Sendable {
     public var provenance: Provenance
 }
 
-/// What the outbox must accept from the main job. `enqueue*` return only once the item is durable.
-public protocol AlarmOutbox: Sendable {
-    /// Queues an alarm event (JSON); returns the outbox item id.
-    func enqueueAlarm(_ event: AlarmEvent, provenance: Provenance) async throws -> String
-    /// Queues a snapshot (JPEG plus sidecar); returns the outbox item id.
-    func enqueueSnapshot(_ snapshot: SnapshotRecord) async throws -> String
-    /// Fill fraction of the outbox budget (0...1), for the `outbox_full` rule.
+/// What a queued document is: decides its lane in the queue (eviction order) and its key folder.
+public enum DocumentKind: String, Sendable, CaseIterable {
+    /// An alarm event (JSON).
+    case alarm
+    /// A camera snapshot: JPEG plus its sidecar.
+    case snapshot
+    /// A retraining sample: JPEG plus its sidecar.
+    case sample
+}
+
+/// Why a document was made: what an alarm is about outranks the periodic record when the disk is full.
+public enum DocumentPriority: String, Sendable, CaseIterable {
+    case periodic
+    case alarm
+}
+
+/// An id fixed before the document is written, with the object its JPEG will become, so a sidecar can
+/// name its own image (the Ground Truth line's `source-ref`).
+public struct DocumentReservation: Sendable, Equatable {
+    public var id: String
+    /// The JPEG's object, e.g. `s3://bucket/prefix/device/snapshot/2026/11/27/<id>.jpg`.
+    public var jpegReference: String
+
+    public init(id: String, jpegReference: String) {
+        self.id = id
+        self.jpegReference = jpegReference
+    }
+}
+
+/// A document and its blobs, as bytes, on its way to the queue.
+public struct QueuedDocument: Sendable, Equatable {
+    /// A reserved id, or nil to have the queue pick one.
+    public var id: String?
+    public var kind: DocumentKind
+    public var priority: DocumentPriority
+    /// Capture or event time: names the key's date folders.
+    public var createdAt: Date
+    public var json: Data
+    public var jpeg: Data?
+
+    public init(id: String? = nil, kind: DocumentKind, priority: DocumentPriority, createdAt: Date, json: Data, jpeg: Data? = nil) {
+        self.id = id
+        self.kind = kind
+        self.priority = priority
+        self.createdAt = createdAt
+        self.json = json
+        self.jpeg = jpeg
+    }
+}
+
+/// The durable queue as the main job sees it: bytes in, ids out. `enqueue` returns only once the document
+/// is durable; it throws when the queue refuses (disk full, I/O error), and the main job keeps the alarm.
+public protocol DocumentQueue: Sendable {
+    /// Reserves an id and the object reference of its JPEG.
+    func reserve(kind: DocumentKind, createdAt: Date) throws -> DocumentReservation
+    /// Queues a document with its blobs; returns its id.
+    func enqueue(_ document: QueuedDocument) async throws -> String
+    /// Fill fraction of the queue's budget (0...1), for the `outbox_full` rule.
     func fillFraction() async -> Double
+}
+
+/// One sensor reading, as the risk rules see it.
+public struct MetricReading: Sendable, Equatable {
+    public var sensorID: String
+    /// `pm2_5`, `co2`, ... (the metric names of `Calibration/risk.yaml`).
+    public var metric: String
+    public var value: Double
+    public var unit: String
+    public var timestamp: Date
+
+    public init(sensorID: String, metric: String, value: Double, unit: String, timestamp: Date) {
+        self.sensorID = sensorID
+        self.metric = metric
+        self.value = value
+        self.unit = unit
+        self.timestamp = timestamp
+    }
+}
+
+/// A sensor's state word, as the sensor service reports it.
+public enum SensorCondition: String, Sendable, CaseIterable {
+    case absent, warming, ok, stale, faulted
+}
+
+/// A camera supervisor's state word.
+public enum CameraCondition: String, Sendable, CaseIterable {
+    case absent, ok, degraded, offline
+}
+
+/// One sensor's state and serial.
+public struct SensorReport: Sendable, Equatable {
+    public var id: String
+    public var condition: SensorCondition
+    public var serial: String?
+
+    public init(id: String, condition: SensorCondition, serial: String? = nil) {
+        self.id = id
+        self.condition = condition
+        self.serial = serial
+    }
+}
+
+/// One camera's state.
+public struct CameraReport: Sendable, Equatable {
+    public var name: String
+    public var condition: CameraCondition
+
+    public init(name: String, condition: CameraCondition) {
+        self.name = name
+        self.condition = condition
+    }
+}
+
+/// What the risk rules learn outside captures: the latest readings, sensor states, camera states.
+public protocol RiskInputs: Sendable {
+    /// The latest reading of every sensor and metric (the feed passes on only those newer than it saw).
+    func readings() async -> [MetricReading]
+    func sensors() async -> [SensorReport]
+    func cameras() async -> [CameraReport]
+}
+
+/// Shows the overall risk to people at the board (the status LED).
+public protocol AlarmIndicator: Sendable {
+    func setAlarm(_ active: Bool) async
 }
 
 /// Where each verdict came from: enough to reproduce or distrust it later.

@@ -1,7 +1,6 @@
 import Foundation
-import Timestamps
 
-/// What an item is; decides its blobs (JSON, plus a JPEG for snapshots and samples) and its key folder.
+/// What an item is; decides its blobs (JSON, plus a JPEG for snapshots and samples) and its rank.
 public enum ItemKind: String, Sendable, Codable, CaseIterable, Comparable {
     /// An alarm event (JSON).
     case alarm
@@ -40,10 +39,10 @@ public enum ItemRank {
 
 /// An item to enqueue.
 public struct NewItem: Sendable {
-    /// Fixed by the caller when the body must name its own key (a sidecar's Ground Truth source-ref); else made at enqueue.
+    /// Fixed by the caller when the body must name the item itself (its producer reserves the id first); else made at enqueue.
     public var id: ItemID?
     public var kind: ItemKind
-    /// Capture or event time: names the key's date folders and drives the TTL.
+    /// Capture or event time: drives the eviction order and the TTL (the uplink also dates its object keys by it).
     public var createdAt: Date
     /// The JSON body (event, sidecar or status).
     public var json: Data
@@ -102,13 +101,4 @@ public enum ItemState: String, Sendable, Codable, CaseIterable {
     case queued
     /// Its blobs went missing or were damaged; kept as a row so the loss is counted and visible.
     case lost
-}
-
-/// Deterministic object keys: `{prefix}/{device_id}/{kind}/{yyyy}/{mm}/{dd}/{item_id}.{jpg|json}` (UTC date of capture).
-public enum ObjectKey {
-    public static func make(prefix: String, deviceID: String, kind: ItemKind, createdAt: Date, id: ItemID, part: Blob.Part) -> String {
-        let date = UTCTime(createdAt).date(separator: "/")
-        let head = prefix.isEmpty ? "" : prefix + "/"
-        return "\(head)\(deviceID)/\(kind.rawValue)/\(date)/\(id.rawValue).\(part.rawValue)"
-    }
 }

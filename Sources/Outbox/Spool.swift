@@ -40,24 +40,7 @@ struct Spool: Sendable {
 
     /// Writes a blob durably under its final name (temp, fsync, rename); the folder still needs `syncDirectory()`.
     func write(_ bytes: Data, as name: Name) throws(SyscallError) {
-        let final = path(name)
-        let temporary = final + Self.temporarySuffix
-        let fd = try FileIO.open(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC, mode: 0o600)
-        do {
-            try FileIO.writeAll(fd, bytes, target: temporary)
-            try FileIO.fsync(fd, target: temporary)
-            FileIO.close(fd)
-        } catch {
-            FileIO.close(fd)
-            _ = unlink(temporary)
-            throw error
-        }
-        do {
-            try syscall("rename", on: final) { rename(temporary, final) }
-        } catch {
-            _ = unlink(temporary)
-            throw error
-        }
+        try FileIO.writeAtomically(bytes, to: path(name), mode: 0o600, temporarySuffix: Self.temporarySuffix, syncDirectory: false)
     }
 
     /// fsync of the spool folder, making renames and unlinks in it durable.

@@ -28,14 +28,27 @@ public struct RiskSettings: Sendable, Equatable, Codable {
     }
 }
 
+/// What an alarm is about; the raw values are the `kind` of alarm documents and ids, and the alarm
+/// state file's keys.
+public enum AlarmKind: String, Sendable, Codable, CaseIterable, CustomStringConvertible {
+    case ductDirty = "duct_dirty"
+    case airQuality = "air_quality"
+    case cameraOffline = "camera_offline"
+    case sensorFaulted = "sensor_faulted"
+    case lensBlocked = "lens_blocked"
+    case outboxFull = "outbox_full"
+
+    /// The raw value, so that interpolating a kind writes what documents and ids hold.
+    public var description: String { rawValue }
+}
+
 /// A change in an alarm: what went to the outbox and the cloud.
 public struct AlarmEvent: Sendable, Equatable, Codable {
     public enum Transition: String, Sendable, Codable { case raised, updated, cleared }
 
     /// Stable for one occurrence of an alarm, from raise to clear: `kind:subject:raised-at-ms`.
     public var id: String
-    /// `duct_dirty`, `air_quality`, `camera_offline`, `sensor_faulted`, `lens_blocked`, `outbox_full`.
-    public var kind: String
+    public var kind: AlarmKind
     /// What it is about: `duct`, a metric, a camera or sensor name, `outbox`.
     public var subject: String
     public var transition: Transition
@@ -51,7 +64,7 @@ public struct AlarmEvent: Sendable, Equatable, Codable {
 /// An alarm currently raised.
 public struct ActiveAlarm: Sendable, Equatable, Codable {
     public var id: String
-    public var kind: String
+    public var kind: AlarmKind
     public var subject: String
     public var severity: Severity
     public var reason: String
@@ -114,11 +127,11 @@ public struct RiskEngine: Sendable, Equatable, Codable {
             if fused == .dirty {
                 let dirty = cameras.filter { $0.value.state == .dirty }.keys.sorted()
                 events.append(raise(
-                    kind: "duct_dirty", subject: "duct", severity: .alarm,
+                    kind: .ductDirty, subject: "duct", severity: .alarm,
                     reason: "The duct looks dirty on camera \(dirty.joined(separator: " and ")) (\(settings.camera.required) of the last \(settings.camera.window) captures above \(settings.camera.raiseThreshold)); schedule a cleaning.",
                     values: values, thresholds: thresholds, at: now))
             } else {
-                events += clear(kind: "duct_dirty", subject: "duct", reason: "The duct looks clean again on every camera.", values: values, thresholds: thresholds, at: now)
+                events += clear(kind: .ductDirty, subject: "duct", reason: "The duct looks clean again on every camera.", values: values, thresholds: thresholds, at: now)
             }
         }
         return events
@@ -136,33 +149,33 @@ public struct RiskEngine: Sendable, Equatable, Codable {
         let values = ["value": value]
         let shown = unit.isEmpty ? "\(value)" : "\(value) \(unit)"
         if changed == .normal {
-            return clear(kind: "air_quality", subject: metric, reason: "\(metric) is back to \(shown), under \(rule.clear).", values: values, thresholds: thresholds, at: now)
+            return clear(kind: .airQuality, subject: metric, reason: "\(metric) is back to \(shown), under \(rule.clear).", values: values, thresholds: thresholds, at: now)
         }
         let level = changed == .alarm ? rule.alarm : (rule.warn ?? rule.alarm)
         let reason = "\(metric) has been \(rule.direction == .above ? "above" : "below") \(level) for \(Self.minutes(rule.sustain)) (now \(shown))."
         if before == .normal {
-            return [raise(kind: "air_quality", subject: metric, severity: changed, reason: reason, values: values, thresholds: thresholds, at: now)]
+            return [raise(kind: .airQuality, subject: metric, severity: changed, reason: reason, values: values, thresholds: thresholds, at: now)]
         }
-        return [update(kind: "air_quality", subject: metric, severity: changed, reason: reason, values: values, thresholds: thresholds, at: now)]
+        return [update(kind: .airQuality, subject: metric, severity: changed, reason: reason, values: values, thresholds: thresholds, at: now)]
     }
 
     /// Whether a camera is delivering frames; offline longer than the configured time raises an alarm.
     public mutating func observeCamera(_ camera: String, online: Bool, at now: Date) -> [AlarmEvent] {
-        deviceRule(kind: "camera_offline", subject: camera, condition: !online, after: settings.cameraOfflineAfter, at: now,
+        deviceRule(kind: .cameraOffline, subject: camera, condition: !online, after: settings.cameraOfflineAfter, at: now,
                    raised: "Camera \(camera) has delivered no frames for \(Self.minutes(settings.cameraOfflineAfter)); check its cable and USB port.",
                    cleared: "Camera \(camera) is delivering frames again.")
     }
 
     /// Whether a sensor is faulted; faulted longer than the configured time raises an alarm.
     public mutating func observeSensor(_ sensor: String, faulted: Bool, at now: Date) -> [AlarmEvent] {
-        deviceRule(kind: "sensor_faulted", subject: sensor, condition: faulted, after: settings.sensorFaultedAfter, at: now,
+        deviceRule(kind: .sensorFaulted, subject: sensor, condition: faulted, after: settings.sensorFaultedAfter, at: now,
                    raised: "Sensor \(sensor) has been faulted for \(Self.minutes(settings.sensorFaultedAfter)); its readings are not trusted.",
                    cleared: "Sensor \(sensor) is reading normally again.")
     }
 
     /// The outbox's fill fraction (bytes used / budget).
     public mutating func observeOutbox(fillFraction: Double, at now: Date) -> [AlarmEvent] {
-        deviceRule(kind: "outbox_full", subject: "outbox", condition: fillFraction >= settings.outboxFullFraction, after: 0, at: now,
+        deviceRule(kind: .outboxFull, subject: "outbox", condition: fillFraction >= settings.outboxFullFraction, after: 0, at: now,
                    raised: "The outbox is \(Int(fillFraction * 100)) % full: the uplink is not keeping up, and old snapshots will be evicted.",
                    cleared: "The outbox has room again.")
     }
@@ -175,19 +188,19 @@ public struct RiskEngine: Sendable, Equatable, Codable {
         if case .failed = verdict { return [] }  // no frame says nothing about the lens
         let streak = blocked ? (lensBlockedStreak[camera] ?? 0) + 1 : 0
         lensBlockedStreak[camera] = streak
-        let key = Self.key("lens_blocked", camera)
+        let key = Self.key(.lensBlocked, camera)
         if blocked && streak == settings.lensBlockedCaptures && active[key] == nil {
-            return [raise(kind: "lens_blocked", subject: camera, severity: .warning,
+            return [raise(kind: .lensBlocked, subject: camera, severity: .warning,
                           reason: "The lens of camera \(camera) looks blocked or smudged on \(streak) captures in a row; clean the lens (this is not the duct being dirty).",
                           values: ["captures": Double(streak)], thresholds: ["captures": Double(settings.lensBlockedCaptures)], at: now)]
         }
         if !blocked && active[key] != nil {
-            return clear(kind: "lens_blocked", subject: camera, reason: "The lens of camera \(camera) gives usable frames again.", values: [:], thresholds: [:], at: now)
+            return clear(kind: .lensBlocked, subject: camera, reason: "The lens of camera \(camera) gives usable frames again.", values: [:], thresholds: [:], at: now)
         }
         return []
     }
 
-    private mutating func deviceRule(kind: String, subject: String, condition: Bool, after: TimeInterval, at now: Date, raised: String, cleared: String) -> [AlarmEvent] {
+    private mutating func deviceRule(kind: AlarmKind, subject: String, condition: Bool, after: TimeInterval, at now: Date, raised: String, cleared: String) -> [AlarmEvent] {
         let key = Self.key(kind, subject)
         var machine = devices[key] ?? LevelRuleMachine(settings: LevelRuleSettings(warn: nil, alarm: 1, clear: 0, sustain: after, clearAfter: 0))
         let changed = machine.observe(condition ? 1 : 0, at: now)
@@ -202,16 +215,16 @@ public struct RiskEngine: Sendable, Equatable, Codable {
         }
     }
 
-    private static func key(_ kind: String, _ subject: String) -> String { "\(kind)/\(subject)" }
+    private static func key(_ kind: AlarmKind, _ subject: String) -> String { "\(kind.rawValue)/\(subject)" }
 
-    private mutating func raise(kind: String, subject: String, severity: Severity, reason: String, values: [String: Double], thresholds: [String: Double], at now: Date) -> AlarmEvent {
+    private mutating func raise(kind: AlarmKind, subject: String, severity: Severity, reason: String, values: [String: Double], thresholds: [String: Double], at now: Date) -> AlarmEvent {
         let key = Self.key(kind, subject)
-        let id = "\(kind):\(subject):\(Int64((now.timeIntervalSince1970 * 1000).rounded()))"
+        let id = "\(kind.rawValue):\(subject):\(Int64((now.timeIntervalSince1970 * 1000).rounded()))"
         active[key] = ActiveAlarm(id: id, kind: kind, subject: subject, severity: severity, reason: reason, raisedAt: now, updatedAt: now)
         return AlarmEvent(id: id, kind: kind, subject: subject, transition: .raised, severity: severity, reason: reason, values: values, thresholds: thresholds, at: now)
     }
 
-    private mutating func update(kind: String, subject: String, severity: Severity, reason: String, values: [String: Double], thresholds: [String: Double], at now: Date) -> AlarmEvent {
+    private mutating func update(kind: AlarmKind, subject: String, severity: Severity, reason: String, values: [String: Double], thresholds: [String: Double], at now: Date) -> AlarmEvent {
         let key = Self.key(kind, subject)
         guard var alarm = active[key] else {
             return raise(kind: kind, subject: subject, severity: severity, reason: reason, values: values, thresholds: thresholds, at: now)
@@ -223,7 +236,7 @@ public struct RiskEngine: Sendable, Equatable, Codable {
         return AlarmEvent(id: alarm.id, kind: kind, subject: subject, transition: .updated, severity: severity, reason: reason, values: values, thresholds: thresholds, at: now)
     }
 
-    private mutating func clear(kind: String, subject: String, reason: String, values: [String: Double], thresholds: [String: Double], at now: Date) -> [AlarmEvent] {
+    private mutating func clear(kind: AlarmKind, subject: String, reason: String, values: [String: Double], thresholds: [String: Double], at now: Date) -> [AlarmEvent] {
         guard let alarm = active.removeValue(forKey: Self.key(kind, subject)) else { return [] }
         return [AlarmEvent(id: alarm.id, kind: kind, subject: subject, transition: .cleared, severity: .normal, reason: reason, values: values, thresholds: thresholds, at: now)]
     }

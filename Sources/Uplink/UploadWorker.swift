@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ObjectLayout
 import Outbox
 import ServiceLifecycle
 import Settings
@@ -118,7 +119,7 @@ public final class UploadWorker: Service, Sendable {
     func upload(_ item: LeasedItem) async -> UploadError? {
         do {
             for blob in item.blobs {
-                let key = ObjectKey.make(prefix: settings.prefix, deviceID: deviceID, kind: item.kind, createdAt: item.createdAt, id: item.id, part: blob.part)
+                let key = ObjectKey.make(prefix: settings.prefix, deviceID: deviceID, kind: item.kind.rawValue, createdAt: item.createdAt, id: item.id.rawValue, fileExtension: blob.part.rawValue)
                 if let limiter { await limiter.acquire(blob.bytes.count) }
                 let etag = try await store.put(key: key, blob: blob, contentType: blob.contentType)
                 let normalized = etag.trimmingCharacters(in: CharacterSet(charactersIn: "\" ")).lowercased()

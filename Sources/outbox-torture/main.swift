@@ -16,6 +16,7 @@ import Crypto
 import Digests
 import Foundation
 import Logging
+import ObjectLayout
 import Outbox
 import Settings
 import Uplink
@@ -165,8 +166,8 @@ struct OutboxTorture {
             let item = makeItem(n: n, snapshotBytes: snapshotBytes)
             do {
                 let id = try outbox.enqueue(item)
-                let json = ObjectKey.make(prefix: uplink.prefix, deviceID: device, kind: item.kind, createdAt: item.createdAt, id: id, part: .json)
-                let jpg = item.kind.hasJPEG ? ObjectKey.make(prefix: uplink.prefix, deviceID: device, kind: item.kind, createdAt: item.createdAt, id: id, part: .jpg) : "-"
+                let json = ObjectKey.make(prefix: uplink.prefix, deviceID: device, kind: item.kind.rawValue, createdAt: item.createdAt, id: id.rawValue, fileExtension: Blob.Part.json.rawValue)
+                let jpg = item.kind.hasJPEG ? ObjectKey.make(prefix: uplink.prefix, deviceID: device, kind: item.kind.rawValue, createdAt: item.createdAt, id: id.rawValue, fileExtension: Blob.Part.jpg.rawValue) : "-"
                 let line = Array("\(id.rawValue) \(json) \(jpg)\n".utf8)
                 _ = line.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
                 fsync(fd)

@@ -98,7 +98,11 @@ struct Run: AsyncParsableCommand {
         let logger = Logger(label: "remotaird")
         let board: Board = configuration.board == .simulated
             ? .simulated(configuration: configuration) : .hardware(configuration: configuration)
-        let daemon = Daemon(configuration: configuration, board: board)
+        // Kept apart so that a reload applies them again on top of the file.
+        let overrides = CommandLineOverrides(
+            stateDirectory: options.stateDir, board: options.simulate ? .simulated : nil,
+            logLevel: options.logLevel == nil ? nil : configuration.logLevel, scenario: scenario)
+        let daemon = Daemon(configuration: configuration, board: board, overrides: overrides)
         do {
             try await daemon.run(logger: logger)
         } catch let error as DaemonError {

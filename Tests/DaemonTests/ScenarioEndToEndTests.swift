@@ -2,8 +2,10 @@ import Foundation
 import Testing
 import TestSupport
 
-/// The whole daemon on the simulated board, driven by scenarios: real JPEG frames, the real classifier and
+/// The whole daemon on the simulated board, driven by a scenario: real JPEG frames, the real classifier and
 /// model, the real outbox and the file:// uplink. Intervals are seconds so each test runs in well under a minute.
+/// The main job's cases (raise, update, clear, disagreeing cameras, blocked lens, refused alarms, restarts,
+/// offline devices) are tested in process in MonitoringTests; this is the one run through the whole process.
 @Suite("scenarios end to end", .serialized)
 struct ScenarioEndToEndTests {
     /// A simulated board with fast captures and rules shrunk to match.
@@ -107,19 +109,6 @@ struct ScenarioEndToEndTests {
             let jpegs = FileManager.default.enumerator(atPath: board.uploads)?.compactMap { $0 as? String }.filter { $0.hasSuffix("\(id).jpg") } ?? []
             #expect(jpegs.count == 1)
         }
-    }
-
-    @Test("an unplugged camera raises camera_offline after the configured time and clears on replug")
-    func cameraUnplug() async throws {
-        let board = try Board(scenario: "camera-unplug")
-        defer { board.dir.remove() }
-        let daemon = try await board.run(until: {
-            try board.alarms().contains { $0["kind"] as? String == "camera_offline" && $0["transition"] as? String == "cleared" }
-        }, timeout: .seconds(90))
-        let offline = try board.alarms().filter { $0["kind"] as? String == "camera_offline" }
-        #expect(offline.compactMap { $0["transition"] as? String }.sorted() == ["cleared", "raised"], "\(daemon.stderr.suffix(3000))")
-        #expect(offline.allSatisfy { $0["subject"] as? String == "upstream" })
-        #expect(try board.alarms().filter { $0["kind"] as? String == "duct_dirty" }.isEmpty)
     }
 
     @Test("an unknown scenario is refused at start-up, naming it")

@@ -124,13 +124,4 @@ import Testing
         let ids = (0..<50).map { ItemID.make(at: Date(timeIntervalSince1970: 1_700_000_000 + Double($0) * 0.01)) }
         #expect(ids == ids.sorted())
     }
-
-    @Test func objectKeysFollowTheLayout() throws {
-        let id = try #require(ItemID("0190f3a2-7c4e-7d1a-9b2f-3e4d5c6b7a89"))
-        let date = Date(timeIntervalSince1970: 1_795_780_800) // 2026-11-27T12:00:00Z
-        #expect(ObjectKey.make(prefix: "remotair", deviceID: "rx-1", kind: .snapshot, createdAt: date, id: id, part: .jpg)
-            == "remotair/rx-1/snapshot/2026/11/27/0190f3a2-7c4e-7d1a-9b2f-3e4d5c6b7a89.jpg")
-        #expect(ObjectKey.make(prefix: "", deviceID: "rx-1", kind: .alarm, createdAt: date, id: id, part: .json)
-            == "rx-1/alarm/2026/11/27/0190f3a2-7c4e-7d1a-9b2f-3e4d5c6b7a89.json")
-    }
 }

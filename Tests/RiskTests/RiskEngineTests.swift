@@ -22,7 +22,8 @@ struct RiskEngineTests {
             events += engine.observeCapture(["upstream": .scored(up), "downstream": .scored(down)], at: at(Double(index) * 15))
         }
         #expect(events.map(\.transition) == [.raised, .cleared])
-        #expect(events.first?.kind == "duct_dirty")
+        #expect(events.first?.kind == .ductDirty)
+        #expect(events.first?.id.hasPrefix("duct_dirty:duct:") == true, "ids spell the kind as documents do")
         #expect(events.first?.id == events.last?.id)
         #expect(events.first?.reason.contains("upstream") == true)
         #expect(events.first?.values["p_dirty.upstream"] == 0.8)
@@ -64,7 +65,7 @@ struct RiskEngineTests {
         #expect(engine.observeCamera("upstream", online: false, at: at(0)).isEmpty)
         #expect(engine.observeCamera("upstream", online: false, at: at(9)).isEmpty)
         let raised = engine.observeCamera("upstream", online: false, at: at(10))
-        #expect(raised.map(\.kind) == ["camera_offline"])
+        #expect(raised.map(\.kind) == [.cameraOffline])
         #expect(raised.first?.subject == "upstream")
         #expect(engine.observeCamera("upstream", online: false, at: at(11)).isEmpty, "raised once, not per attempt")
         #expect(engine.observeCamera("upstream", online: true, at: at(12)).map(\.transition) == [.cleared])
@@ -83,7 +84,7 @@ struct RiskEngineTests {
     func sensorFaulted() {
         var engine = RiskEngine(settings: Self.settings)
         #expect(engine.observeSensor("sps30", faulted: true, at: at(0)).isEmpty)
-        #expect(engine.observeSensor("sps30", faulted: true, at: at(30)).map(\.kind) == ["sensor_faulted"])
+        #expect(engine.observeSensor("sps30", faulted: true, at: at(30)).map(\.kind) == [.sensorFaulted])
         #expect(engine.observeSensor("sps30", faulted: false, at: at(31)).map(\.transition) == [.cleared])
     }
 
@@ -94,7 +95,7 @@ struct RiskEngineTests {
         for minute in 0..<4 {
             events += engine.observeCapture(["upstream": .unusable(reason: "lens_blocked"), "downstream": .scored(0.1)], at: at(Double(minute)))
         }
-        #expect(events.map(\.kind) == ["lens_blocked"])
+        #expect(events.map(\.kind) == [.lensBlocked])
         #expect(engine.ductState == .clean)
         let cleared = engine.observeCapture(["upstream": .scored(0.1), "downstream": .scored(0.1)], at: at(5))
         #expect(cleared.map(\.transition) == [.cleared])
@@ -104,7 +105,7 @@ struct RiskEngineTests {
     func outboxFull() {
         var engine = RiskEngine(settings: Self.settings)
         #expect(engine.observeOutbox(fillFraction: 0.5, at: at(0)).isEmpty)
-        #expect(engine.observeOutbox(fillFraction: 0.95, at: at(1)).map(\.kind) == ["outbox_full"])
+        #expect(engine.observeOutbox(fillFraction: 0.95, at: at(1)).map(\.kind) == [.outboxFull])
         #expect(engine.observeOutbox(fillFraction: 0.2, at: at(2)).map(\.transition) == [.cleared])
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ObjectLayout
 import Outbox
 import Settings
 import TestSupport
@@ -34,9 +35,9 @@ struct UplinkFixture {
         var expected: [String: Data] = [:]
         func add(_ item: NewItem) throws {
             let id = try outbox.enqueue(item)
-            expected[ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: item.kind, createdAt: item.createdAt, id: id, part: .json)] = item.json
+            expected[ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: item.kind.rawValue, createdAt: item.createdAt, id: id.rawValue, fileExtension: Blob.Part.json.rawValue)] = item.json
             if let jpeg = item.jpeg {
-                expected[ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: item.kind, createdAt: item.createdAt, id: id, part: .jpg)] = jpeg
+                expected[ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: item.kind.rawValue, createdAt: item.createdAt, id: id.rawValue, fileExtension: Blob.Part.jpg.rawValue)] = jpeg
             }
         }
         for n in 0..<samples { try add(NewItem(kind: .sample, createdAt: date, json: Data(#"{"sample":\#(n)}"#.utf8), jpeg: Self.jpeg(n))) }

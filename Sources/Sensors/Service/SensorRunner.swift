@@ -47,7 +47,7 @@ final class SensorRunner: Sendable {
         self.stateLog = stateLog
     }
 
-    var component: String { "sensor:\(device.id)" }
+    var component: String { ComponentName.sensor(device.id) }
 
     /// Queues an operation; it runs before the next sample. Fails at once when the sensor is not running.
     func submit(_ operation: SensorOperation) async throws -> Int {

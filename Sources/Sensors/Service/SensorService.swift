@@ -8,7 +8,7 @@ import Settings
 import Synchronization
 
 /// The sensor service: one runner task per enabled sensor, readings into `SensorReadings`, states and counters
-/// into the health registry (loop `sensors`, component `sensor:<id>`). Nothing a sensor does can end the
+/// into the health registry (loop `sensors`, component `sensor.<id>`). Nothing a sensor does can end the
 /// service: every failure becomes a state, a counter and a retry with backoff.
 public final class SensorService: Service, Sendable {
     public let readings: SensorReadings
