@@ -8,6 +8,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible, Sendable 
     case unsupportedOperator(op: String, domain: String, node: String)
     /// A node uses an attribute value this runtime does not implement.
     case unsupportedAttribute(op: String, node: String, attribute: String, value: String)
+    /// A node relies on a change of its operator, since opset `since`, that this runtime does not implement.
+    case unsupportedOpsetChange(op: String, node: String, opset: Int64, since: Int64, change: String)
     /// A node's inputs, shapes or parameters are inconsistent.
     case invalidNode(op: String, node: String, reason: String)
     /// The graph as a whole is unusable (cycle, undefined value, several inputs...).
@@ -28,6 +30,8 @@ public enum InferenceError: Error, Equatable, CustomStringConvertible, Sendable 
             "unsupported operator \(domain.isEmpty ? "" : domain + ".")\(op) (node '\(node)')"
         case .unsupportedAttribute(let op, let node, let attribute, let value):
             "unsupported attribute \(attribute)=\(value) on \(op) (node '\(node)')"
+        case .unsupportedOpsetChange(let op, let node, let opset, let since, let change):
+            "unsupported \(op) (node '\(node)') in a model of ai.onnx opset \(opset): \(change), a change of opset \(since), is not implemented"
         case .invalidNode(let op, let node, let reason): "\(op) node '\(node)': \(reason)"
         case .invalidGraph(let reason): "invalid graph: \(reason)"
         case .arenaLimit(let bytes, let limit):

@@ -32,7 +32,7 @@ public enum ONNXError: Error, Equatable, CustomStringConvertible, Sendable {
         case .tooLarge(let bytes, let limit): "model is \(bytes) bytes, over the limit of \(limit)"
         case .malformed(let reason): "not a valid ONNX model: \(reason)"
         case .unsupportedOpset(let domain, let version):
-            "unsupported opset \(version) for domain '\(domain.isEmpty ? "ai.onnx" : domain)' (supported: ai.onnx 13 to 21, com.microsoft 1)"
+            "unsupported opset \(version) for domain '\(domain.isEmpty ? "ai.onnx" : domain)' (supported: ai.onnx \(ONNXModel.supportedOpsets.lowerBound) to \(ONNXModel.supportedOpsets.upperBound), com.microsoft 1)"
         case .missingOpset: "model declares no ai.onnx opset"
         case .externalData(let tensor): "tensor '\(tensor)' keeps its data in an external file; external data is not supported (save the model with the weights inside)"
         case .badTensor(let name, let reason): "tensor '\(name)': \(reason)"
@@ -166,7 +166,10 @@ public struct ONNXModel: Sendable {
     /// `metadata_props` of the model (labels, mean, std, resize...).
     public var metadata: [String: String]
 
-    public static let supportedOpsets: ClosedRange<Int64> = 13...21
+    /// From 13 (Softmax's current semantics, per-axis quantization) to 24, the newest the pinned onnx
+    /// package (1.19.1, scripts/requirements-test.txt) writes. What each implemented operator became in
+    /// between, and which of those changes are refused per node, is Inference's OperatorHistory.
+    public static let supportedOpsets: ClosedRange<Int64> = 13...24
 
     /// Reads a model file.
     public init(path: String, limits: ONNXLimits = ONNXLimits()) throws(ONNXError) {

@@ -137,16 +137,19 @@ public struct ConfigNode {
     public func int(in range: ClosedRange<Int>? = nil) throws(ConfigurationError) -> Int {
         let text = try scalar("an integer").replacingOccurrences(of: "_", with: "")
         let negative = text.hasPrefix("-")
-        let digits = negative ? String(text.dropFirst()) : text
-        let value: Int?
-        switch digits.prefix(2).lowercased() {
-        case "0x": value = Int(digits.dropFirst(2), radix: 16)
-        case "0o": value = Int(digits.dropFirst(2), radix: 8)
-        case "0b": value = Int(digits.dropFirst(2), radix: 2)
-        default: value = Int(digits)
+        let unsigned = negative || text.hasPrefix("+") ? text.dropFirst() : Substring(text)
+        let (radix, digits): (Int, Substring) = switch unsigned.prefix(2).lowercased() {
+        case "0x": (16, unsigned.dropFirst(2))
+        case "0o": (8, unsigned.dropFirst(2))
+        case "0b": (2, unsigned.dropFirst(2))
+        default: (10, unsigned)
         }
-        guard let magnitude = value else { throw error(.wrongType(expected: "an integer")) }
-        let result = negative ? -magnitude : magnitude
+        // The sign is parsed with the digits, so Int.min reads without negating a magnitude that Int
+        // cannot hold (which trapped); a second sign (`--5`, `-0x-8`) is no integer.
+        guard let first = digits.first, first != "-", first != "+",
+              let result = Int((negative ? "-" : "") + digits, radix: radix) else {
+            throw error(.wrongType(expected: "an integer"))
+        }
         if let range, !range.contains(result) {
             throw error(.outOfRange("\(result) is not within \(range.lowerBound)...\(range.upperBound)"))
         }
@@ -162,7 +165,13 @@ public struct ConfigNode {
         return value
     }
 
-    /// A duration: `500ms`, `30s`, `15m`, `2h`, `7d`, or a plain number of seconds.
+    /// What any duration read here may be: at most what Int64 nanoseconds hold (about 292 years), so a
+    /// value never overflows when a service converts it or adds it to an instant. Readers pass ranges of
+    /// their own, well inside.
+    public static let durationLimits: ClosedRange<Duration> = .zero ... .milliseconds(Int64.max / 1_000_000)
+
+    /// A duration: `500ms`, `30s`, `15m`, `2h`, `7d`, or a plain number of seconds, within `range` (and
+    /// always within `durationLimits`).
     public func duration(in range: ClosedRange<Duration>? = nil) throws(ConfigurationError) -> Duration {
         let text = try scalar("a duration such as 500ms, 30s, 15m, 2h").trimmingCharacters(in: .whitespaces)
         let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600), ("d", 86400)]
@@ -174,11 +183,26 @@ public struct ConfigNode {
         guard let seconds, seconds.isFinite, seconds >= 0 else {
             throw error(.wrongType(expected: "a duration such as 500ms, 30s, 15m, 2h"))
         }
-        let value = Duration.milliseconds(Int64((seconds * 1000).rounded()))
+        // Range-checked while still a Double: a value past 64 bits (99999999999999999999d,
+        // 9223372036854775807) made Int64(_:) below trap (SIGILL) before any range was looked at.
+        let milliseconds = (seconds * 1000).rounded()
+        for limits in [range, Self.durationLimits].compactMap({ $0 }) {
+            guard milliseconds >= Self.milliseconds(limits.lowerBound), milliseconds <= Self.milliseconds(limits.upperBound) else {
+                throw error(.outOfRange("\(text) is not within \(limits.lowerBound)...\(limits.upperBound)"))
+            }
+        }
+        let value = Duration.milliseconds(Int64(milliseconds))
+        // A sub-millisecond bound (none today) could still exclude the rounded value.
         if let range, !range.contains(value) {
             throw error(.outOfRange("\(text) is not within \(range.lowerBound)...\(range.upperBound)"))
         }
         return value
+    }
+
+    /// A duration as a Double number of milliseconds, for comparing with one not yet converted.
+    private static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds) / 1e15
     }
 
     /// A path; relative paths are resolved against the folder of the file they appear in.

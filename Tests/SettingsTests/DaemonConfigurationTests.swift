@@ -60,6 +60,14 @@ struct DaemonConfigurationTests {
         if case .outOfRange = error?.problem {} else { Issue.record("expected outOfRange, got \(String(describing: error))") }
     }
 
+    @Test("a capture interval past 64 bits is refused with file, line, key and the allowed range")
+    func hugeInterval() throws {
+        let error = #expect(throws: ConfigurationError.self) {
+            try DaemonConfiguration.parse("device_id: b\ncapture:\n  interval: 99999999999999999999d\n", file: "r.yaml")
+        }
+        #expect(error?.description == "r.yaml:3: capture.interval: out of range: 99999999999999999999d is not within 0.01 seconds...604800.0 seconds")
+    }
+
     @Test("a missing required key is named")
     func missingKey() throws {
         let error = #expect(throws: ConfigurationError.self) { try DaemonConfiguration.parse("board: simulated\n", file: "r.yaml") }
@@ -128,6 +136,43 @@ struct ConfigNodeTests {
     func badDuration() throws {
         #expect(throws: ConfigurationError.self) { try node("v: -3s").required("v").duration() }
         #expect(throws: ConfigurationError.self) { try node("v: soon").required("v").duration() }
+    }
+
+    // Before the range check came ahead of the Int64 conversion, each of these trapped (SIGILL) in
+    // duration(in:): the milliseconds overflow Int64, or the seconds past 64 bits round to a Double that does.
+    @Test("a duration past 64 bits or past what Duration holds is out of range, naming the range",
+          arguments: ["99999999999999999999d", "9223372036854775807", "9223372036854775807ms", "18446744073709551616s", "1e300s", "106751991167301d"])
+    func hugeDuration(text: String) throws {
+        let ranged = #expect(throws: ConfigurationError.self) {
+            try node("a: 1\nv: \(text)").required("v").duration(in: .seconds(1)...(.seconds(7 * 86400)))
+        }
+        #expect(ranged?.problem == .outOfRange("\(text) is not within 1.0 seconds...604800.0 seconds"))
+        #expect(ranged?.line == 2)
+        #expect(ranged?.keyPath == "v")
+        // Without a range of its own a reader still gets a refusal, never a trap.
+        let unranged = #expect(throws: ConfigurationError.self) { try node("v: \(text)").required("v").duration() }
+        #expect(unranged?.problem == .outOfRange("\(text) is not within \(ConfigNode.durationLimits.lowerBound)...\(ConfigNode.durationLimits.upperBound)"))
+    }
+
+    @Test("the longest duration an unranged reader holds is accepted, one millisecond more is refused")
+    func durationLimit() throws {
+        // What Int64 nanoseconds hold, in whole milliseconds (about 292 years).
+        #expect(try node("v: 9223372036854ms").required("v").duration() == .milliseconds(9_223_372_036_854))
+        #expect(throws: ConfigurationError.self) { try node("v: 9223372036855ms").required("v").duration() }
+        #expect(throws: ConfigurationError.self) { try node("v: 9223372036854775808ms").required("v").duration() }
+    }
+
+    // `--9223372036854775808` used to be read as minus the magnitude Int.min, which traps.
+    @Test("an integer with a second sign is not an integer", arguments: ["--9223372036854775808", "-0x-8000000000000000", "--5", "-+5"])
+    func doubleSign(text: String) throws {
+        let error = #expect(throws: ConfigurationError.self) { try node("v: \(text)").required("v").int(in: 0...10) }
+        #expect(error?.problem == .wrongType(expected: "an integer"))
+    }
+
+    @Test("integers past 64 bits are refused, not wrapped", arguments: ["99999999999999999999", "0x1FFFFFFFFFFFFFFFF", "-9223372036854775809"])
+    func hugeInteger(text: String) throws {
+        let error = #expect(throws: ConfigurationError.self) { try node("v: \(text)").required("v").int() }
+        #expect(error?.problem == .wrongType(expected: "an integer"))
     }
 
     @Test("relative paths resolve against the file's folder")

@@ -466,8 +466,66 @@ def single_op_fixtures(writer, tmp):
                 writer.add(f"op_{name}_{form}", quantize(model, shape, seed, form, tmp), "op", inputs)
 
 
+# --- newest opset -------------------------------------------------------------------------------
+# The same kinds of model stamped with the newest ai.onnx opset the pinned onnx writes (24 with onnx
+# 1.19.1), as exporters that follow it write them; what changed for our operators since 13 is listed in
+# Sources/Inference/Graph/OperatorHistory.swift. Cases named opset<N>_*, kept apart from the rest.
+
+NEWEST_OPSET = onnx.defs.onnx_opset_version()
+
+
+def restamped(model, opset=NEWEST_OPSET):
+    """The model as written for `opset`: the same graph, valid there (the checker says so)."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    for entry in model.opset_import:
+        if entry.domain in ("", "ai.onnx"):
+            entry.version = opset
+    onnx.checker.check_model(model)
+    return model
+
+
+def newest_opset_single(build, shape, seed):
+    """Like `single`, written for the newest opset from the start (some nodes are valid only there)."""
+    b = Builder(seed)
+    out, out_shape = build(b)
+    graph = helper.make_graph(b.nodes, "fixture", [helper.make_tensor_value_info("input", TensorProto.FLOAT, list(shape))],
+                              [helper.make_tensor_value_info(out, TensorProto.FLOAT, out_shape)], b.inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", NEWEST_OPSET)], producer_name="make-fixtures")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    return onnx.shape_inference.infer_shapes(model)
+
+
+# Pools whose ceil_mode window would start in the end padding: since opset 22 such a window is dropped
+# (6 + 1 padding, kernel 2, stride 2: 3 windows, not 4). QuantizeLinear's output_dtype (opset 21) at its
+# old meaning, uint8 without a zero point.
+NEWEST_OPSET_OPS = {
+    "max_pool_ceil": ((1, 4, 6, 6), lambda b: (b.node("MaxPool", ["input"], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1], ceil_mode=1), [1, 4, 3, 3])),
+    "average_pool_ceil": ((1, 4, 6, 6), lambda b: (b.node("AveragePool", ["input"], kernel_shape=[2, 2], strides=[2, 2], pads=[0, 0, 1, 1], ceil_mode=1), [1, 4, 3, 3])),
+    "quantize_output_dtype": ((1, 4, 5, 5), lambda b: (b.node("DequantizeLinear", [b.node("QuantizeLinear", ["input", b.const(np.float32(0.02), "scale")], output_dtype=TensorProto.UINT8), b.const(np.float32(0.02), "scale")]), [1, 4, 5, 5])),
+}
+
+
+def newest_opset_fixtures(writer, tmp):
+    """The networks (as a family, on the same kinds of input as the others) and the operators whose
+    meaning an opset after 13 touched, stamped at the newest opset."""
+    prefix = f"opset{NEWEST_OPSET}"
+    for seed, (name, build) in enumerate({"mobilenet_v2": mobilenet_v2, "mobilenet_v3_block": mobilenet_v3_block}.items()):
+        model = restamped(build())
+        inputs = network_inputs(model, seed)
+        probabilities = model.graph.node[-1].op_type == "Softmax"
+        writer.add(f"{prefix}_{name}_float", model, "network", inputs, f"{prefix}_{name}.inputs.npy", probabilities)
+        for form in ("qdq_pc", "qop"):
+            quantized = quantize(model, IMAGE, seed, form, tmp)
+            assert max(o.version for o in quantized.opset_import if o.domain in ("", "ai.onnx")) == NEWEST_OPSET
+            writer.add(f"{prefix}_{name}_{form}", quantized, "network", inputs, f"{prefix}_{name}.inputs.npy", probabilities)
+    for seed, (name, (shape, build)) in enumerate(NEWEST_OPSET_OPS.items()):
+        inputs = [("random", calibration_sample(np.random.default_rng(seed + 50 + 1000), shape))]
+        writer.add(f"{prefix}_op_{name}_float", newest_opset_single(build, shape, seed + 50), "op", inputs)
+
+
 # Every family written by a plain run, in manifest order.
-FAMILIES = [network_fixtures, single_op_fixtures]
+FAMILIES = [network_fixtures, single_op_fixtures, newest_opset_fixtures]
 
 
 def expected_for_tensors(fixtures, work):

@@ -1,6 +1,8 @@
 import ONNX
 
 /// Rewrites an ONNX graph into the form the planner executes, once at load:
+/// - nodes relying on an operator change (since opset 13) the runtime does not implement are refused
+///   (OperatorHistory);
 /// - topological order (cycles and undefined values are errors);
 /// - QOperator ops without a dedicated kernel (QLinearAdd, QLinearMul, QLinearAveragePool,
 ///   QLinearGlobalAveragePool, QLinearConcat, QLinearLeakyRelu, QLinearSigmoid, QLinearSoftmax)
@@ -36,6 +38,10 @@ struct GraphRewriter {
             } else {
                 nodes.append(node)
             }
+        }
+        // After the loop: a zero point may come from a Constant node anywhere in the file.
+        for node in nodes {
+            try OperatorHistory.check(node, opset: model.opsetVersion, constants: constants)
         }
     }
 

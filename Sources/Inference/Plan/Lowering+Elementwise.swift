@@ -232,7 +232,8 @@ extension Lowering {
     }
 
     func lowerDequantize() throws(InferenceError) -> LoweredNode {
-        try allow(["axis", "block_size"])
+        // output_dtype other than float is refused at load (OperatorHistory).
+        try allow(["axis", "block_size", "output_dtype"])
         guard try int("block_size", 0) == 0 else { throw unsupported("block_size", "\(try int("block_size", 0))") }
         let x = try input(0)
         guard [.uint8, .int8, .int32].contains(x.type) else { throw fail("input type \(x.type) cannot be dequantized") }
