@@ -1,4 +1,4 @@
-import Control
+import ControlProtocol
 import Foundation
 
 /// What one `remotairctl` invocation prints and how it exits.

@@ -1,4 +1,4 @@
-import Control
+import ControlProtocol
 
 /// Turns each command's result into the text `remotairctl` prints.
 public struct Renderer: Sendable {

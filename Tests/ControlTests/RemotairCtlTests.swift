@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Control
+import ControlProtocol
 import ControlClient
 import Foundation
 import Settings

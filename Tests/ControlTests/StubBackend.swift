@@ -1,4 +1,5 @@
 import Control
+import ControlProtocol
 import Synchronization
 
 /// Fixed answers for every command: the seam between the control layer and the daemon, not hardware.
