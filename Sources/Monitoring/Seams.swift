@@ -100,7 +100,22 @@ public struct SnapshotRecord: Sendable {
     public var provenance: Provenance
 }
 
-/// What the outbox must accept from the main job. `enqueue*` return only once the item is durable.
+/// Why the outbox did not take an item: a stable code (`below_free_space_floor`, `outbox_full`,
+/// `outbox_failed`) that the control socket passes on per camera, and the outbox's own words.
+public struct OutboxRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// What the outbox must accept from the main job. `enqueue*` return only once the item is durable; a
+/// refusal should be thrown as `OutboxRefusal` so its reason reaches whoever asked for the capture.
 public protocol AlarmOutbox: Sendable {
     /// Queues an alarm event (JSON); returns the outbox item id.
     func enqueueAlarm(_ event: AlarmEvent, provenance: Provenance) async throws -> String
