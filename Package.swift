@@ -4,6 +4,7 @@
 //   Syscalls, I2C, V4L2, GPIO      thin OS/hardware seams: protocols, Linux implementations, no policy
 //   Settings, Journal, Health, Systemd   configuration, logging, liveness, service manager integration
 //   feature targets (Sensors, Vision, Inference, Outbox, Uplink, Risk, Control)  policy and drivers
+//   ControlProtocol   the control socket's wire types, depending on nothing (remotairctl links no server)
 //   Daemon        wires services into one ServiceGroup; remotaird / remotairctl are thin mains
 import PackageDescription
 
@@ -39,7 +40,7 @@ let foundationTargets: [Target] = [
     .systemLibrary(name: "CMalloc"),
     .target(name: "Syscalls", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
     .target(name: "I2C", dependencies: ["Syscalls", "CI2C"], swiftSettings: swiftSettings),
-    .target(name: "Settings", dependencies: [yams], swiftSettings: swiftSettings),
+    .target(name: "Settings", dependencies: ["ControlProtocol", yams], swiftSettings: swiftSettings),
     .target(name: "Timestamps", swiftSettings: swiftSettings),
     .target(name: "Journal", dependencies: ["Timestamps", log], swiftSettings: swiftSettings),
     .target(name: "Health", dependencies: [], swiftSettings: swiftSettings),
@@ -103,21 +104,24 @@ let outboxTestTargets: [Target] = [
 
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
-    "Sensors", "SensorEmulators", "Risk", "Monitoring", "ObjectLayout", "Outbox", "Uplink", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
+    "Sensors", "SensorEmulators", "Risk", "Monitoring", "ObjectLayout", "Outbox", "Uplink", "ControlProtocol", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
 ]
 
 // MARK: - Control socket and remotairctl
 
+// ControlProtocol: the wire types and limits, depending on nothing, so remotairctl links no server code.
 let controlTargets: [Target] = [
-    .target(name: "Control", dependencies: ["Settings", "Syscalls", "Timestamps", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
-    .target(name: "ControlClient", dependencies: ["Control", "Syscalls"], swiftSettings: swiftSettings),
+    .target(name: "ControlProtocol", swiftSettings: swiftSettings),
+    .target(name: "Control", dependencies: ["ControlProtocol", "Settings", "Syscalls", "Timestamps", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "ControlClient", dependencies: ["ControlProtocol", "Syscalls"], swiftSettings: swiftSettings),
 ]
 
 let controlTestTargets: [Target] = [
+    .testTarget(name: "ControlProtocolTests", dependencies: ["ControlProtocol"], swiftSettings: swiftSettings),
     .testTarget(
         name: "ControlTests",
         dependencies: [
-            "Control", "ControlClient", "Settings", "TestSupport", log, lifecycle, nioCore, nioPosix,
+            "ControlProtocol", "Control", "ControlClient", "Settings", "TestSupport", log, lifecycle, nioCore, nioPosix,
             .product(name: "NIOEmbedded", package: "swift-nio"), .product(name: "NIOTestUtils", package: "swift-nio"),
         ],
         exclude: ["Golden"],
@@ -144,7 +148,7 @@ let appTargets: [Target] = [
     .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
     .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Syscalls", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], exclude: ["symbol-order.txt", "link"],
                       swiftSettings: swiftSettings, linkerSettings: daemonLinkerSettings),
-    .executableTarget(name: "remotairctl", dependencies: ["Control", "ControlClient", argumentParser], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotairctl", dependencies: ["ControlProtocol", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Cameras and illumination
@@ -201,7 +205,7 @@ let testTargets: [Target] = [
     .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CMalloc"], swiftSettings: swiftSettings),
     .testTarget(name: "SystemdTests", dependencies: ["Systemd", "Health", "Syscalls", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
-    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
+    .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "ControlProtocol", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 let package = Package(

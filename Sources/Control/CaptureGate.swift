@@ -1,3 +1,5 @@
+import ControlProtocol
+
 /// Lets one manual capture run at a time: a second request waits for the first to finish and then
 /// runs its own (first come, first served), so two captures never interleave on the cameras.
 actor CaptureGate {

@@ -1,3 +1,5 @@
+import ControlProtocol
+
 /// What the control socket asks of the daemon: one async method per command.
 ///
 /// The dispatcher has already validated arguments and checked configuration (CO2 calibration allowed),

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Foundation
 import Logging
 import Timestamps
@@ -10,8 +11,8 @@ public struct ControlDispatcher: Sendable {
     let logger: Logger
     let captureGate = CaptureGate()
 
-    /// The reference range the SCD4x accepts for forced recalibration (outdoor air is about 420 ppm).
-    public static let calibrationRange = 400...2000
+    /// The reference range the SCD4x accepts for forced recalibration (shared with remotairctl).
+    public static let calibrationRange = CO2Calibration.referenceRange
 
     public init(backend: any ControlBackend, allowCO2Calibration: Bool, logger: Logger) {
         self.backend = backend

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ControlProtocol
 import Foundation
 import Logging
 import NIOCore

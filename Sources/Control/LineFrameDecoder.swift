@@ -1,3 +1,4 @@
+import ControlProtocol
 import NIOCore
 
 /// What the framing layer delivers: a request line, or the news that a line was too long.

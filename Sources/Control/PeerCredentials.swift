@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import ControlProtocol
 import NIOCore
 
 /// Who is on the other end of a control connection, as the kernel saw it at `connect()` (SO_PEERCRED).

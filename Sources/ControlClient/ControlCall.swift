@@ -1,4 +1,4 @@
-import Control
+import ControlProtocol
 import Foundation
 
 /// What one `remotairctl` invocation prints and how it exits.
@@ -19,7 +19,7 @@ public struct CallOutcome: Sendable, Equatable {
 public enum ControlCall {
     public enum ExitStatus {
         public static let ok: Int32 = 0
-        /// The daemon answered with an error (or a capture where a camera failed).
+        /// The daemon answered with an error (or a capture where a camera failed or a snapshot was not queued).
         public static let failed: Int32 = 1
         public static let usage: Int32 = 2
         public static let unreachable: Int32 = 3
@@ -46,10 +46,11 @@ public enum ControlCall {
         case .sensors: return finish(line, json: json, as: SensorsResult.self, renderer.sensors)
         case .capture:
             var outcome = finish(line, json: json, as: CaptureResult.self, renderer.capture)
-            // A capture where any camera failed is a failed command for scripts.
+            // A capture where any camera failed, or whose snapshot the outbox refused, is a failed command
+            // for scripts: the technician must not leave believing the snapshot is on its way.
             if outcome.status == ExitStatus.ok,
                let result = try? JSONDecoder().decode(ControlResponse<CaptureResult>.self, from: Data(line)).result,
-               result.cameras.contains(where: { $0.error != nil }) {
+               result.cameras.contains(where: { $0.error != nil || $0.snapshotQueued == false }) {
                 outcome.status = ExitStatus.failed
             }
             return outcome

@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Control
+import ControlProtocol
 import Foundation
 import Syscalls
 

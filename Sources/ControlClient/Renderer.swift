@@ -1,4 +1,4 @@
-import Control
+import ControlProtocol
 
 /// Turns each command's result into the text `remotairctl` prints.
 public struct Renderer: Sendable {
@@ -48,17 +48,29 @@ public struct Renderer: Sendable {
                 table.add([.init(camera.name), TextTable.Cell("error", colour: .red), "-", "-", "-", .init(timings.isEmpty ? "-" : timings)])
                 errors.append("\(camera.name): \(style.paint(error.code.rawValue, .red)): \(error.message)")
             } else {
+                let snapshot: TextTable.Cell = camera.snapshotQueued == false
+                    ? TextTable.Cell("not queued", colour: .red) : .init(camera.snapshotID ?? "-")
                 table.add([
                     .init(camera.name), state(camera.label ?? "-"), .init(scores.isEmpty ? "-" : scores),
                     .init(camera.quality.isEmpty ? "ok" : camera.quality.joined(separator: ",")),
-                    .init(camera.snapshotID ?? "-"), .init(timings.isEmpty ? "-" : timings),
+                    snapshot, .init(timings.isEmpty ? "-" : timings),
                 ])
+            }
+            if camera.snapshotQueued == false {
+                let why = camera.snapshotError.map { "\(style.paint($0.code.rawValue, .red)): \($0.message)" } ?? "no reason given"
+                errors.append("\(camera.name): snapshot not queued for upload: \(why)")
             }
         }
         var text = table.render(style: style)
         for error in errors { text += error + "\n" }
         text += "total \(Formatting.milliseconds(result.totalMilliseconds)), "
-        text += result.upload ? "snapshots queued for upload" : "not uploaded (--no-upload)"
+        let refused = result.cameras.filter { $0.snapshotQueued == false }.map(\.name)
+        if !refused.isEmpty {
+            // Field staff must not leave the duct believing the snapshot is on its way.
+            text += style.paint("snapshot\(refused.count == 1 ? "" : "s") of \(refused.joined(separator: ", ")) NOT queued for upload", .red)
+        } else {
+            text += result.upload ? "snapshots queued for upload" : "not uploaded (--no-upload)"
+        }
         if let note = result.note { text += ", note: \"\(note)\"" }
         return text + "\n"
     }
@@ -66,13 +78,42 @@ public struct Renderer: Sendable {
     public func alarms(_ result: AlarmsResult) -> String {
         guard !result.alarms.isEmpty else { return "no active alarms\n" }
         var table = TextTable([.init("SEVERITY"), .init("KIND"), .init("RAISED"), .init("UPLOADED"), .init("ID"), .init("MESSAGE")])
+        var notes: [String] = []
         for alarm in result.alarms {
             table.add([
                 TextTable.Cell(alarm.severity, colour: alarm.severity == "critical" ? .red : .yellow), .init(alarm.kind),
-                .init(Formatting.ago(alarm.ageSeconds)), .init(alarm.uploaded ? "yes" : "no"), .init(alarm.id), .init(alarm.message),
+                .init(Formatting.ago(alarm.ageSeconds)), uploadCell(alarm), .init(alarm.id), .init(alarm.message),
             ])
+            if let upload = alarm.upload {
+                if let key = upload.objectKey, upload.state == "uploaded" {
+                    notes.append("\(alarm.id): uploaded\(upload.uploadedAt.map { " at \($0)" } ?? "") as \(key)")
+                } else if let error = upload.lastError {
+                    notes.append("\(alarm.id): \(Self.words(upload.state)): \(error)")
+                }
+            }
         }
-        return table.render(style: style)
+        return table.render(style: style) + notes.map { $0 + "\n" }.joined()
+    }
+
+    /// `not_queued` -> `not queued`, without Foundation.
+    private static func words(_ state: String) -> String {
+        String(state.map { $0 == "_" ? " " : $0 })
+    }
+
+    /// The UPLOADED column: the outbox's state when the daemon reports it, else the old yes/no.
+    private func uploadCell(_ alarm: AlarmsResult.Alarm) -> TextTable.Cell {
+        guard let upload = alarm.upload else { return .init(alarm.uploaded ? "yes" : "no") }
+        switch upload.state {
+        case "uploaded":
+            return TextTable.Cell(upload.uploadedAgeSeconds.map { "yes, \(Formatting.ago($0))" } ?? "yes", colour: .green)
+        case "queued":
+            let attempts = upload.attempts ?? 0
+            return TextTable.Cell(attempts > 0 ? "queued, \(attempts) failed attempt\(attempts == 1 ? "" : "s")" : "queued", colour: .yellow)
+        case "not_queued", "lost":
+            return TextTable.Cell(Self.words(upload.state), colour: .red)
+        default:
+            return TextTable.Cell(upload.state, colour: .yellow)
+        }
     }
 
     public func outbox(_ result: OutboxResult) -> String {

@@ -1,4 +1,5 @@
 import Control
+import ControlProtocol
 import Foundation
 import Monitoring
 import Outbox
@@ -73,7 +74,7 @@ public struct DaemonControlBackend: ControlBackend {
         return SensorsResult(readings: readings)
     }
 
-    public func capture(camera: String?, upload: Bool, note: String?) async throws(ControlError) -> Control.CaptureResult {
+    public func capture(camera: String?, upload: Bool, note: String?) async throws(ControlError) -> ControlProtocol.CaptureResult {
         let parts = try running("capture")
         let names: [String]? = (camera == nil || camera == "all") ? nil : [camera!]
         if let names, !parts.cameras.cameraNames.contains(names[0]) {
@@ -82,14 +83,14 @@ public struct DaemonControlBackend: ControlBackend {
         let start = ContinuousClock.now
         let report = await parts.monitor.capture(trigger: "manual", cameras: names, note: note, upload: upload)
         let cameras = report.cameras.map { camera in
-            Control.CaptureResult.Camera(
+            ControlProtocol.CaptureResult.Camera(
                 name: camera.camera, label: camera.label, scores: camera.scores ?? [:], quality: camera.qualityFlags,
                 snapshotID: camera.snapshotID,
                 timings: ["capture": Int(camera.captureMilliseconds.rounded()), "classify": Int((camera.classifyMilliseconds ?? 0).rounded())],
                 error: camera.error.map { ControlError(ControlError.Code(rawValue: $0.code == "device_gone" || $0.code == "absent" ? "camera_offline" : $0.code), $0.message) })
         }
         let total = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
-        return Control.CaptureResult(cameras: cameras, upload: upload, note: note, totalMilliseconds: total)
+        return ControlProtocol.CaptureResult(cameras: cameras, upload: upload, note: note, totalMilliseconds: total)
     }
 
     public func alarms() async throws(ControlError) -> AlarmsResult {

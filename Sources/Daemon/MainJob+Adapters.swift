@@ -2,6 +2,7 @@ import Digests
 import Foundation
 import Inference
 import JPEG
+import ControlProtocol
 import Monitoring
 import ObjectLayout
 import Outbox
@@ -72,7 +73,7 @@ struct OutboxDocumentQueue: DocumentQueue {
     let deviceID: String
 
     private func outbox() throws -> Outbox {
-        guard let outbox = runtime.outbox else { throw DaemonError(component: "outbox", message: "the outbox is not open") }
+        guard let outbox = runtime.outbox else { throw OutboxRefusal(code: ControlError.Code.outboxFailed.rawValue, message: "the outbox is not open") }
         return outbox
     }
 
@@ -88,9 +89,24 @@ struct OutboxDocumentQueue: DocumentQueue {
             guard let id = ItemID(text) else { throw DaemonError(component: "outbox", message: "'\(text)' is not an outbox item id") }
             return id
         }
-        let stored = try outbox().enqueue(NewItem(id: id, kind: ItemKind(document.kind), createdAt: document.createdAt, json: document.json,
-                                                  jpeg: document.jpeg, priority: PriorityClass(document.priority)))
-        return stored.description
+        let item = NewItem(id: id, kind: ItemKind(document.kind), createdAt: document.createdAt, json: document.json,
+                           jpeg: document.jpeg, priority: PriorityClass(document.priority))
+        do {
+            return try outbox().enqueue(item).description
+        } catch let error as OutboxError {
+            throw Self.refusal(error)
+        }
+    }
+
+    /// The outbox's error as the main job's refusal, with the code the control socket answers.
+    static func refusal(_ error: OutboxError) -> OutboxRefusal {
+        let code: ControlError.Code
+        switch error.code {
+        case .belowFreeSpaceFloor: code = .belowFreeSpaceFloor
+        case .budgetFull: code = .outboxFull
+        case .invalidItem, .io, .closed: code = .outboxFailed
+        }
+        return OutboxRefusal(code: code.rawValue, message: error.description)
     }
 
     func fillFraction() async -> Double {

@@ -50,6 +50,8 @@ public struct CaptureReport: Sendable, Codable, Equatable {
         public var error: ErrorInfo?
         public var captureMilliseconds: Double
         public var classifyMilliseconds: Double?
+        /// Why the outbox refused this camera's snapshot (set only when no snapshot of it was queued).
+        public var snapshotError: ErrorInfo? = nil
     }
 
     public struct ErrorInfo: Sendable, Codable, Equatable {
@@ -71,6 +73,19 @@ struct MonitorState: Codable, Equatable {
     var snapshots: SnapshotSchedule
     /// Alarm events the outbox did not accept yet (disk full, I/O error): retried every cycle, never dropped.
     var undelivered: [AlarmEvent] = []
+    /// Active alarm id -> outbox item id of its latest document, for `remotairctl alarms`. Optional so a
+    /// state file written before it still loads.
+    var alarmDocuments: [String: String]?
+}
+
+/// Where an active alarm's latest document is, as far as the main job knows.
+public enum AlarmDelivery: Sendable, Equatable {
+    /// In the outbox under this item id (ask the outbox how far its upload got).
+    case queued(itemID: String)
+    /// The outbox refused it; it is retried every cycle.
+    case notQueued
+    /// No record: restored from a state file written before deliveries were recorded.
+    case unknown
 }
 
 /// The board's main job: one capture = frames from both cameras, quality gate, classification, risk
@@ -90,9 +105,15 @@ public actor Monitor {
     /// The latest frame per camera, attached to alarms that do not come from a capture (air quality).
     private var latestFrames: [String: (frame: CapturedFrame, classification: Classification?, at: Date)] = [:]
     private let now: @Sendable () -> Date
+    /// Snapshot refusals of the capture running now, per camera (kept for its report).
+    private var snapshotRefusals: [String: CaptureReport.ErrorInfo] = [:]
+    /// Snapshot lines go under `capture:`: a refused manual snapshot is no risk decision.
+    private let captureLogger: Logger
 
     public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, queue: any DocumentQueue,
-                provenance: Provenance, store: any StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init) {
+                provenance: Provenance, store: any StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
+                captureLogger: Logger = Logger(label: "capture")) {
+        self.captureLogger = captureLogger
         self.settings = settings
         self.frames = frames
         self.classifier = classifier
@@ -118,6 +139,12 @@ public actor Monitor {
     public var currentSettings: MonitorSettings { settings }
     public var captures: Int { captureCount }
     public var currentProvenance: Provenance { provenance }
+
+    /// Where an active alarm's latest document is: queued (with its outbox item), refused, or unknown.
+    public func delivery(ofAlarm id: String) -> AlarmDelivery {
+        if state.undelivered.contains(where: { $0.id == id }) { return .notQueued }
+        return state.alarmDocuments?[id].map { .queued(itemID: $0) } ?? .unknown
+    }
 
     /// Swaps in a new, fully validated set (reload). Raised alarms and gathered evidence stay.
     public func reload(settings new: MonitorSettings, classifier newClassifier: any FrameClassifier, provenance newProvenance: Provenance) {
@@ -173,6 +200,7 @@ public actor Monitor {
         let startedAt = now()
         let captureID = Self.captureID(startedAt)
         captureCount += 1
+        snapshotRefusals = [:]
         let outcomes = await frames.capture(cameras: cameras)
         var reports: [CaptureReport.Camera] = []
         var verdicts: [String: CameraVerdict] = [:]
@@ -232,7 +260,11 @@ public actor Monitor {
                 snapshotIDs[camera] = await enqueueSnapshot(captureID: captureID, purpose: .sample, entry: entry, at: startedAt, alarmIDs: [], trigger: trigger, note: note)
             }
         }
-        for index in reports.indices { reports[index].snapshotID = snapshotIDs[reports[index].camera] }
+        for index in reports.indices {
+            let camera = reports[index].camera
+            reports[index].snapshotID = snapshotIDs[camera]
+            if snapshotIDs[camera] == nil { reports[index].snapshotError = snapshotRefusals[camera] }
+        }
         persist()
 
         let summary = reports.map { "\($0.camera)=\($0.verdict == .scored ? ($0.label ?? "?") : $0.verdict.rawValue)" }.joined(separator: " ")
@@ -257,7 +289,10 @@ public actor Monitor {
         var snapshotIDs: [String: String] = [:]
         for event in pending {
             do {
-                _ = try await queue.enqueue(AlarmDocument(event: event, provenance: provenance).queued())
+                let itemID = try await queue.enqueue(AlarmDocument(event: event, provenance: provenance).queued())
+                var documents = state.alarmDocuments ?? [:]
+                documents[event.id] = event.transition == .cleared ? nil : itemID
+                state.alarmDocuments = documents
             } catch {
                 logger.error("alarm not queued; will retry", metadata: ["alarm": .string(event.id), "error": .string("\(error)")])
                 state.undelivered.append(event)
@@ -291,9 +326,19 @@ public actor Monitor {
         do {
             let reservation = try queue.reserve(kind: purpose.document.kind, createdAt: time)
             let document = SnapshotDocument(snapshot: record, reservation: reservation, labelAttribute: settings.labelAttribute)
-            return try await queue.enqueue(document.queued())
+            let id = try await queue.enqueue(document.queued())
+            snapshotRefusals[entry.frame.camera] = nil
+            return id
         } catch {
-            logger.error("snapshot not queued", metadata: ["camera": .string(entry.frame.camera), "purpose": .string(purpose.rawValue), "error": .string("\(error)")])
+            let refusal = error as? OutboxRefusal
+            snapshotRefusals[entry.frame.camera] = .init(code: refusal?.code ?? "outbox_failed", message: "\(error)")
+            // A snapshot someone asked for (remotairctl, the button) is kept as `periodic` in the outbox, but
+            // the line names it by why it was taken.
+            let why = purpose == .periodic && trigger != "schedule" ? "manual" : purpose.rawValue
+            captureLogger.error("snapshot not queued", metadata: [
+                "camera": .string(entry.frame.camera), "purpose": .string(why), "trigger": .string(trigger),
+                "capture": .string(captureID), "error": .string("\(error)"),
+            ])
             return nil
         }
     }

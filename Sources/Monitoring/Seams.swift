@@ -100,6 +100,21 @@ public struct SnapshotRecord: Sendable {
     public var provenance: Provenance
 }
 
+/// Why the outbox did not take an item: a stable code (`below_free_space_floor`, `outbox_full`,
+/// `outbox_failed`) that the control socket passes on per camera, and the outbox's own words.
+public struct OutboxRefusal: Error, Sendable, Equatable, CustomStringConvertible {
+    public var code: String
+    public var message: String
+
+    public init(code: String, message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+
 /// What a queued document is: decides its lane in the queue (eviction order) and its key folder.
 public enum DocumentKind: String, Sendable, CaseIterable {
     /// An alarm event (JSON).

@@ -35,6 +35,8 @@ public final class Outbox: Sendable {
         var recovery = RecoveryReport()
         var burst = EvictionBurst()
         var closed = false
+        /// Kinds whose latest enqueue was refused (free-space floor, budget), until one is accepted again.
+        var refusing: [ItemKind: OutboxError] = [:]
     }
 
     init(directory: String, database: DatabaseQueue, settings: OutboxSettings, logger: Logger,
@@ -66,7 +68,9 @@ public final class Outbox: Sendable {
         let rank = ItemRank.of(kind: item.kind, priority: item.priority)
         if let free = freeSpace(directory), !FreeSpaceRule.admits(rank: rank, freeBytes: free, floor: settings.freeSpaceFloor) {
             try? bump(["refused.\(item.kind.rawValue)"])
-            throw OutboxError(.belowFreeSpaceFloor, "\(item.kind.rawValue) refused: \(free) bytes free, floor \(settings.freeSpaceFloor)")
+            let error = OutboxError(.belowFreeSpaceFloor, "\(item.kind.rawValue) refused: \(free) bytes free, floor \(settings.freeSpaceFloor)")
+            runtime.withLock { $0.refusing[item.kind] = error }
+            throw error
         }
         let id = item.id ?? ItemID.make(at: now)
         var blobs: [(Spool.Name, Data)] = []
@@ -129,8 +133,11 @@ public final class Outbox: Sendable {
         }
         if !evicted.isEmpty { logEvictions(evicted, now: now) }
         if evicted.contains(where: \.rejected) {
-            throw OutboxError(.budgetFull, "\(item.kind.rawValue) refused: the budget is full of higher-ranked items")
+            let error = OutboxError(.budgetFull, "\(item.kind.rawValue) refused: the budget is full of higher-ranked items")
+            runtime.withLock { $0.refusing[item.kind] = error }
+            throw error
         }
+        runtime.withLock { _ = $0.refusing.removeValue(forKey: item.kind) }
         wakeup.signal()
         return id
     }
@@ -239,8 +246,12 @@ public final class Outbox: Sendable {
         let row: Row?
         do {
             row = try database.write { db -> Row? in
-                let row = try Row.fetchOne(db, sql: "SELECT kind, priority FROM item WHERE id = ?", arguments: [id.rawValue])
+                let row = try Row.fetchOne(db, sql: "SELECT kind, priority, createdAt FROM item WHERE id = ?", arguments: [id.rawValue])
                 try db.execute(sql: "DELETE FROM item WHERE id = ?", arguments: [id.rawValue])
+                if let row {
+                    try db.execute(sql: "INSERT OR REPLACE INTO uploaded (id, kind, createdAt, uploadedAt) VALUES (?, ?, ?, ?)",
+                                   arguments: [id.rawValue, row["kind"] as String?, row["createdAt"] as Int64?, Self.millis(now)])
+                }
                 try Self.bump(db, ["uploaded"])
                 try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES ('lastSuccess', ?)", arguments: [String(Self.millis(now))])
                 return row
@@ -327,6 +338,7 @@ public final class Outbox: Sendable {
                     }
                     try db.execute(sql: "DELETE FROM item WHERE kind = ? AND createdAt < ?", arguments: [kind.rawValue, cutoff])
                 }
+                try db.execute(sql: "DELETE FROM uploaded WHERE uploadedAt < ?", arguments: [Self.millis(now) - Self.uploadRecordRetentionMillis])
             }
         } catch {
             throw OutboxError(.io, "expiring items: \(error)")

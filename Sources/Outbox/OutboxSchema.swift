@@ -32,6 +32,19 @@ enum OutboxSchema {
                 CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
                 """)
         }
+        // Items leave `item` once uploaded; this remembers when, so `remotairctl alarms` can say an alarm's
+        // document reached the bucket instead of guessing. Pruned by `expire()` after a year.
+        migrator.registerMigration("v2-uploaded") { db in
+            try db.execute(sql: """
+                CREATE TABLE uploaded (
+                    id TEXT PRIMARY KEY NOT NULL,      -- the item's id
+                    kind TEXT NOT NULL,
+                    createdAt INTEGER NOT NULL,        -- capture time, Unix ms (names the key's date folders)
+                    uploadedAt INTEGER NOT NULL        -- when the store confirmed the last blob, Unix ms
+                );
+                CREATE INDEX uploaded_age ON uploaded (uploadedAt);
+                """)
+        }
         return migrator
     }
 }

@@ -2,8 +2,8 @@
 import Glibc
 #endif
 import ArgumentParser
-import Control
 import ControlClient
+import ControlProtocol
 import Foundation
 
 /// Field-staff client for the daemon's control socket.
@@ -13,7 +13,7 @@ struct RemotairCtl: ParsableCommand {
         commandName: "remotairctl",
         abstract: "Talk to the running remotaird: status, sensors, manual capture, alarms, outbox.",
         discussion: """
-            Connects to the daemon's control socket (--socket, else $REMOTAIR_SOCKET, else /run/remotair/control.sock). \
+            Connects to the daemon's control socket (--socket, else $REMOTAIR_SOCKET, else \(ControlSocketPath.defaultPath)). \
             Members of the remotair group may use it.
             Exit status: 0 ok, 1 the command failed, 2 usage, 3 the daemon cannot be reached.
             """,
@@ -63,14 +63,14 @@ struct RemotairCtl: ParsableCommand {
 
 /// Options every subcommand takes.
 struct ClientOptions: ParsableArguments {
-    @Option(name: .long, help: "Control socket path (default: $REMOTAIR_SOCKET or /run/remotair/control.sock).")
+    @Option(name: .long, help: "Control socket path (default: $REMOTAIR_SOCKET or \(ControlSocketPath.defaultPath)).")
     var socket: String?
 
     @Flag(name: .long, help: "Print the daemon's raw JSON response.")
     var json = false
 
     var socketPath: String {
-        socket ?? ProcessInfo.processInfo.environment["REMOTAIR_SOCKET"] ?? "/run/remotair/control.sock"
+        socket ?? ProcessInfo.processInfo.environment["REMOTAIR_SOCKET"] ?? ControlSocketPath.defaultPath
     }
 }
 
@@ -162,14 +162,15 @@ struct CalibrateCO2: CallCommand {
     )
     @OptionGroup var options: ClientOptions
 
-    @Option(name: .long, help: "Reference CO2 concentration in ppm (400 to 2000).")
+    @Option(name: .long, help: "Reference CO2 concentration in ppm (\(CO2Calibration.referenceRange.lowerBound) to \(CO2Calibration.referenceRange.upperBound)).")
     var ppm: Int
 
     var command: ControlCommand { .calibrateCO2 }
     var arguments: [String: JSONValue] { ["ppm": .number(Double(ppm))] }
 
     func validate() throws {
-        guard (400...2000).contains(ppm) else { throw ValidationError("--ppm must be within 400...2000") }
+        let range = CO2Calibration.referenceRange
+        guard range.contains(ppm) else { throw ValidationError("--ppm must be within \(range.lowerBound)...\(range.upperBound)") }
     }
 }
 

@@ -1,4 +1,5 @@
 @testable import Control
+import ControlProtocol
 import Foundation
 import Logging
 import Settings

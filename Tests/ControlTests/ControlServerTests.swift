@@ -2,6 +2,7 @@
 import Glibc
 #endif
 @testable import Control
+import ControlProtocol
 import ControlClient
 import Foundation
 import Logging

@@ -1,3 +1,4 @@
+import ControlProtocol
 import Settings
 import TestSupport
 import Testing
@@ -16,6 +17,13 @@ struct ControlSettingsTests {
         #expect(control.group == "remotair" && control.mode == 0o660)
         #expect(control.idleTimeout == .seconds(30) && control.maxConnections == 16)
         #expect(!control.allowCO2Calibration && control.allowUIDs.isEmpty && control.allowGroups.isEmpty)
+    }
+
+    @Test("without runtime_dir or control.socket the daemon listens where remotairctl looks by default")
+    func defaultPathShared() throws {
+        let configuration = try DaemonConfiguration.parse("device_id: b\n", file: "/etc/r.yaml")
+        #expect(configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory) == ControlSocketPath.defaultPath)
+        #expect(ControlSocketPath.defaultPath == "/run/remotair/control.sock")
     }
 
     @Test("every key is read; the mode is octal")

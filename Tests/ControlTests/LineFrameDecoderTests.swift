@@ -1,4 +1,5 @@
 import Control
+import ControlProtocol
 import NIOCore
 import NIOEmbedded
 import NIOTestUtils

@@ -2,6 +2,7 @@
 import Glibc
 #endif
 import Control
+import ControlProtocol
 import ControlClient
 import Foundation
 import Settings
@@ -44,6 +45,40 @@ struct RemotairCtlTests {
         }
         let expected = try String(contentsOfFile: file, encoding: .utf8)
         #expect(outcome.stdout == expected, "\n--- expected\n\(expected)--- got\n\(outcome.stdout)")
+    }
+
+    @Test("an outbox that refuses: capture names the camera whose snapshot was not queued and why; alarms show each document's upload state",
+          arguments: [("capture-refused", ControlCommand.capture), ("alarms-upload", .alarms)])
+    func goldenRefusing(name: String, command: ControlCommand) async throws {
+        let server = try await TestServer.start(backend: StubBackend(outboxRefusing: true))
+        defer { Task { await server.stop() } }
+        let path = server.path
+        let args: [String: JSONValue] = command == .capture ? ["camera": .string("all"), "upload": .bool(true), "note": .string("after cleaning")] : [:]
+        let outcome = try await blocking { ControlCall.perform(command, args: args, socket: path, json: false, style: .plain) }
+        let file = "\(Self.goldenDirectory)/\(name).txt"
+        if ProcessInfo.processInfo.environment["REMOTAIR_UPDATE_GOLDEN"] == "1" {
+            try outcome.stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        }
+        let expected = try String(contentsOfFile: file, encoding: .utf8)
+        #expect(outcome.stdout == expected, "\n--- expected\n\(expected)--- got\n\(outcome.stdout)")
+        #expect(outcome.status == (command == .capture ? ControlCall.ExitStatus.failed : ControlCall.ExitStatus.ok))
+    }
+
+    @Test("a capture whose snapshot the outbox refused exits 1, in tables and with --json, and never claims it was queued")
+    func refusedCaptureFails() async throws {
+        let server = try await TestServer.start(backend: StubBackend(outboxRefusing: true))
+        defer { Task { await server.stop() } }
+        let (status, stdout, _) = try await run(["capture", "--note", "after cleaning", "--socket", server.path])
+        #expect(status == 1)
+        #expect(stdout.contains("upstream: snapshot not queued for upload: below_free_space_floor"))
+        #expect(!stdout.contains("snapshots queued for upload"))
+        let (jsonStatus, jsonOut, _) = try await run(["capture", "--json", "--socket", server.path])
+        #expect(jsonStatus == 1)
+        let result = try #require(try decodeObject(jsonOut.trimmingCharacters(in: .newlines))["result"] as? [String: Any])
+        #expect(result["upload"] as? Bool == false)
+        let cameras = try #require(result["cameras"] as? [[String: Any]])
+        #expect(cameras.map { $0["snapshot_queued"] as? Bool } == [false, true])
+        #expect((cameras[0]["snapshot_error"] as? [String: Any])?["code"] as? String == "below_free_space_floor")
     }
 
     @Test("colour only when asked for (a terminal): state words are painted, widths stay aligned")

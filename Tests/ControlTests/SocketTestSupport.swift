@@ -1,4 +1,5 @@
 @testable import Control
+import ControlProtocol
 import ControlClient
 import Foundation
 import Logging

@@ -75,17 +75,21 @@ struct ScriptedClassifier: FrameClassifier {
     }
 }
 
-/// The queue: keeps every document; can be told to refuse alarms (a full disk).
+/// The queue: keeps every document; can be told to refuse alarms (a full disk) or snapshots (with the
+/// outbox's refusal code, as the daemon's adapter throws it below the free-space floor).
 final class RecordingQueue: DocumentQueue {
     struct Refused: Error, CustomStringConvertible {
         var description: String { "disk full" }
     }
 
-    private let state = Mutex<(documents: [QueuedDocument], next: Int, refuseAlarms: Bool, fill: Double)>(([], 0, false, 0))
+    private let state = Mutex<(documents: [QueuedDocument], next: Int, refuseAlarms: Bool, refuseSnapshots: OutboxRefusal?, fill: Double)>(
+        ([], 0, false, nil, 0))
 
     var documents: [QueuedDocument] { state.withLock { $0.documents } }
 
     func refuseAlarms(_ refuse: Bool) { state.withLock { $0.refuseAlarms = refuse } }
+
+    func refuseSnapshots(_ refusal: OutboxRefusal?) { state.withLock { $0.refuseSnapshots = refusal } }
 
     func setFill(_ fraction: Double) { state.withLock { $0.fill = fraction } }
 
@@ -100,6 +104,7 @@ final class RecordingQueue: DocumentQueue {
     func enqueue(_ document: QueuedDocument) async throws -> String {
         try state.withLock { table in
             if document.kind == .alarm && table.refuseAlarms { throw Refused() }
+            if document.kind != .alarm, let refusal = table.refuseSnapshots { throw refusal }
             table.next += 1
             let id = document.id ?? "item-\(table.next)"
             var stored = document
@@ -143,6 +148,9 @@ final class MemoryStateStore: StateStore {
     func load() throws -> Data? { saved.withLock { $0 } }
 
     func save(_ data: Data) throws { saved.withLock { $0 = data } }
+
+    /// Replaces what is saved, as an older daemon's state file would read.
+    func replace(with data: Data) { saved.withLock { $0 = data } }
 
     func setAside() throws -> String {
         asides.withLock { $0 += 1 }

@@ -1,3 +1,5 @@
+import ControlProtocol
+
 /// The `control` section: the Unix control socket that `remotairctl` talks to.
 public struct ControlSettings: Sendable, Equatable {
     /// Socket path; nil means `<runtime_dir>/control.sock`. Ignored under systemd socket activation.
@@ -21,7 +23,7 @@ public struct ControlSettings: Sendable, Equatable {
 
     /// The socket path, defaulting into the runtime directory.
     public func socketPath(runtimeDirectory: String) -> String {
-        socket ?? (runtimeDirectory.hasSuffix("/") ? runtimeDirectory : runtimeDirectory + "/") + "control.sock"
+        socket ?? (runtimeDirectory.hasSuffix("/") ? runtimeDirectory : runtimeDirectory + "/") + ControlSocketPath.fileName
     }
 
     init(_ map: ConfigMapping) throws(ConfigurationError) {

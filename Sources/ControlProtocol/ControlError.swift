@@ -33,6 +33,12 @@ public struct ControlError: Error, Codable, Sendable, Equatable, CustomStringCon
         public static let notAllowed = Code(rawValue: "not_allowed")
         /// This build of the daemon does not provide the command yet.
         public static let notAvailable = Code(rawValue: "not_available")
+        /// The outbox refused an item: the filesystem's free space is below `outbox.free_space_floor`.
+        public static let belowFreeSpaceFloor = Code(rawValue: "below_free_space_floor")
+        /// The outbox refused an item: its disk budget is full of items that rank above it.
+        public static let outboxFull = Code(rawValue: "outbox_full")
+        /// The outbox failed to store an item (I/O error, closed, not open); details are in the journal.
+        public static let outboxFailed = Code(rawValue: "outbox_failed")
         /// The daemon failed in a way the client cannot fix; details are in the journal.
         public static let `internal` = Code(rawValue: "internal")
     }

@@ -17,10 +17,11 @@ public struct CaptureRequest: Sendable, Equatable {
     public static let maxNoteLength = 500
 }
 
-/// `capture`: what each camera saw.
+/// `capture`: what each camera saw, and whether its snapshot went into the outbox.
 public struct CaptureResult: Codable, Sendable, Equatable {
     public var cameras: [Camera]
-    /// Whether the snapshots were queued for upload.
+    /// Whether the snapshots were queued for upload: false with `--no-upload`, and false when the outbox
+    /// refused a camera's snapshot (that camera's `snapshot_queued` is false and `snapshot_error` says why).
     public var upload: Bool
     public var note: String?
     public var totalMilliseconds: Int
@@ -40,9 +41,15 @@ public struct CaptureResult: Codable, Sendable, Equatable {
         public var timings: [String: Int]
         /// Why this camera has no result.
         public var error: ControlError?
+        /// Whether this camera's snapshot is in the outbox, on its way to the bucket; nil when none was
+        /// asked for (`--no-upload`) or the camera gave no frame. Absent from daemons before this field.
+        public var snapshotQueued: Bool?
+        /// Why the snapshot was not queued, e.g. `below_free_space_floor` or `outbox_full`.
+        public var snapshotError: ControlError?
 
         public init(name: String, label: String?, scores: [String: Double] = [:], quality: [String] = [],
-                    snapshotID: String? = nil, timings: [String: Int] = [:], error: ControlError? = nil) {
+                    snapshotID: String? = nil, timings: [String: Int] = [:], error: ControlError? = nil,
+                    snapshotQueued: Bool? = nil, snapshotError: ControlError? = nil) {
             self.name = name
             self.label = label
             self.scores = scores
@@ -50,12 +57,16 @@ public struct CaptureResult: Codable, Sendable, Equatable {
             self.snapshotID = snapshotID
             self.timings = timings
             self.error = error
+            self.snapshotQueued = snapshotQueued
+            self.snapshotError = snapshotError
         }
 
         enum CodingKeys: String, CodingKey {
             case name, label, scores, quality, error
             case snapshotID = "snapshot_id"
             case timings = "timings_ms"
+            case snapshotQueued = "snapshot_queued"
+            case snapshotError = "snapshot_error"
         }
     }
 
