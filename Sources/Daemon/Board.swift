@@ -24,6 +24,9 @@ public struct Board: Sendable {
         throw GPIOError(kind: .chipMissing, chip: name, line: nil, call: "open")
     }
 
+    /// Called before each capture cycle with its index: the simulated board plays its scenario here.
+    public var beforeCaptureCycle: @Sendable (Int) async -> Void = { _ in }
+
     public init(kind: BoardKind, openI2CBus: @escaping @Sendable (String) throws -> any I2CBus,
                 sensorClock: any SensorClock = SystemSensorClock()) {
         self.kind = kind
