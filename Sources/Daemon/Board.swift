@@ -4,7 +4,7 @@ import Sensors
 import Settings
 import Vision
 
-/// The hardware the services run on: real device nodes, or fakes at the hardware boundary.
+/// The hardware the services run on: real device nodes, or the simulated board (target Simulation).
 /// Feature services ask the board for their devices by the names configuration gives them,
 /// so the same services run on the simulated board and on hardware.
 public struct Board: Sendable {
