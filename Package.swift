@@ -5,7 +5,10 @@
 //   Settings, Journal, Health, Systemd   configuration, logging, liveness, service manager integration
 //   feature targets (Sensors, Vision, Inference, Outbox, Uplink, Risk, Control)  policy and drivers
 //   ControlProtocol   the control socket's wire types, depending on nothing (remotairctl links no server)
-//   Daemon        wires services into one ServiceGroup; remotaird / remotairctl are thin mains
+//   Simulation    the simulated board (a product feature): emulator preset, replayed cameras, in-memory GPIO, scenarios
+//   Daemon        wires services into one ServiceGroup
+//   FieldTools    remotaird's commands (check-config, sensors, capture, classify, infer) as functions tests call
+//   remotaird / remotairctl   thin mains: parse the command line, call a library
 import PackageDescription
 
 let swiftSettings: [SwiftSetting] = [
@@ -61,12 +64,21 @@ let riskTargets: [Target] = [
     .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "ObjectLayout", "Risk", "Health", "TestSupport", log, lifecycle], swiftSettings: swiftSettings),
 ]
 
+// MARK: - Simulation: the simulated board as a product feature (not test fakes: those live under Tests/)
+
+let simulationTargets: [Target] = [
+    .target(name: "Simulation", dependencies: ["I2C", "GPIO", "V4L2", "JPEG", "Vision", "Sensors", "SensorEmulators", "Settings", log],
+            swiftSettings: swiftSettings),
+    .testTarget(name: "SimulationTests", dependencies: ["Simulation", "Settings", "Sensors", "SensorEmulators", "Vision", "GPIO", "TestSupport"],
+                swiftSettings: swiftSettings),
+]
+
 // MARK: - Sensors: drivers, gas index algorithm, sensor service; byte-level chip emulators
 
 let sensorTargets: [Target] = [
     .target(name: "Sensors", dependencies: ["I2C", "Settings", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     .target(name: "SensorEmulators", dependencies: ["I2C", "Sensors"], swiftSettings: swiftSettings),
-    .executableTarget(name: "SensorBench", dependencies: ["Sensors", "SensorEmulators", "I2C", "Settings", log], swiftSettings: swiftSettings),
+    .executableTarget(name: "SensorBench", dependencies: ["Sensors", "SensorEmulators", "Simulation", "I2C", "Settings", log], swiftSettings: swiftSettings),
 ]
 
 let sensorTestTargets: [Target] = [
@@ -145,8 +157,10 @@ let daemonLinkerSettings: [LinkerSetting] = [
 ]
 
 let appTargets: [Target] = [
-    .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO"], swiftSettings: swiftSettings),
-    .executableTarget(name: "remotaird", dependencies: ["Daemon", "Settings", "Syscalls", "Journal", "Sensors", "Vision", "Inference", "Monitoring", argumentParser, log], exclude: ["symbol-order.txt", "link"],
+    .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO", "Simulation"], swiftSettings: swiftSettings),
+    .target(name: "FieldTools", dependencies: ["Daemon", "Simulation", "Settings", "Journal", "Sensors", "Vision", "Inference", log], swiftSettings: swiftSettings),
+    .testTarget(name: "FieldToolsTests", dependencies: ["FieldTools", "Daemon", "Simulation", "Settings", "Inference", "JPEG", "TestSupport"], swiftSettings: swiftSettings),
+    .executableTarget(name: "remotaird", dependencies: ["FieldTools", "Daemon", "Settings", "Syscalls", argumentParser], exclude: ["symbol-order.txt", "link"],
                       swiftSettings: swiftSettings, linkerSettings: daemonLinkerSettings),
     .executableTarget(name: "remotairctl", dependencies: ["ControlProtocol", "ControlClient", argumentParser], swiftSettings: swiftSettings),
 ]
@@ -164,9 +178,11 @@ let cameraTargets: [Target] = [
 
 let cameraTestTargets: [Target] = [
     .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
-    .testTarget(name: "V4L2Tests", dependencies: ["V4L2"], swiftSettings: swiftSettings),
-    .testTarget(name: "GPIOTests", dependencies: ["GPIO"], swiftSettings: swiftSettings),
-    .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "GPIO", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
+    // The V4L2 fake device, for tests only (NIOEmbedded-style: beside the product, never in it).
+    .target(name: "V4L2Testing", dependencies: ["V4L2"], path: "Tests/V4L2Testing", swiftSettings: swiftSettings),
+    .testTarget(name: "V4L2Tests", dependencies: ["V4L2", "V4L2Testing"], swiftSettings: swiftSettings),
+    .testTarget(name: "GPIOTests", dependencies: ["GPIO", "Simulation"], swiftSettings: swiftSettings),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "V4L2Testing", "GPIO", "Simulation", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Inference (ONNX loading, execution plans, int8 kernels, classifier)
@@ -226,7 +242,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
         .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
     ],
-    targets: cTargets + foundationTargets + riskTargets + appTargets + testTargets
+    targets: cTargets + foundationTargets + riskTargets + simulationTargets + appTargets + testTargets
         + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
         + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets,
     swiftLanguageModes: [.v6]

@@ -4,7 +4,7 @@ import Sensors
 import Settings
 import Vision
 
-/// The hardware the services run on: real device nodes, or fakes at the hardware boundary.
+/// The hardware the services run on: real device nodes, or the simulated board (target Simulation).
 /// Feature services ask the board for their devices by the names configuration gives them,
 /// so the same services run on the simulated board and on hardware.
 public struct Board: Sendable {
@@ -23,6 +23,9 @@ public struct Board: Sendable {
     public var openGPIOChip: @Sendable (String) throws(GPIOError) -> any GPIOChip = { name throws(GPIOError) in
         throw GPIOError(kind: .chipMissing, chip: name, line: nil, call: "open")
     }
+
+    /// Called before each capture cycle with its index: the simulated board plays its scenario here.
+    public var beforeCaptureCycle: @Sendable (Int) async -> Void = { _ in }
 
     public init(kind: BoardKind, openI2CBus: @escaping @Sendable (String) throws -> any I2CBus,
                 sensorClock: any SensorClock = SystemSensorClock()) {

@@ -4,7 +4,6 @@ import Inference
 import Logging
 import Monitoring
 import Risk
-import SensorEmulators
 import Sensors
 import ServiceLifecycle
 import Settings
@@ -82,104 +81,12 @@ extension Daemon {
             provenance: modelSet.provenance,
             store: FileStateStore(path: (configuration.stateDirectory as NSString).appendingPathComponent("risk-state.json")),
             logger: Logger(label: "risk"))
-        let scenario = ScenarioPlayer.make(configuration: configuration, board: board, cameras: cameras, logger: Logger(label: "scenario"))
         let loop = CaptureLoopService(
             monitor: monitor, health: health, triggers: triggers.stream, firstCaptureAfter: configuration.capture.firstCaptureAfter,
             logger: Logger(label: "capture"),
-            beforeCycle: { cycle in await scenario?.apply(cycle: cycle) })
+            beforeCycle: board.beforeCaptureCycle)
         let feed = RiskFeedService(monitor: monitor, inputs: DeviceRiskInputs(sensorReadings: sensors, coordinator: cameras.coordinator),
                                    health: health, indicator: LEDAlarmIndicator(indicator: cameras.indicator))
         return MainJob(monitor: monitor, triggers: triggers.continuation, services: [loop, feed])
-    }
-}
-
-/// Plays a scenario on the simulated board: before each capture cycle, changes what the simulated
-/// cameras show and what the emulated sensors measure.
-final class ScenarioPlayer: Sendable {
-    let scenario: Scenario
-    let cameras: [String: SimulatedCamera]
-    let framesDirectory: String
-    let buses: [String: (bus: SimulatedI2CBus, address: UInt8)]
-    let overrides = MetricOverrides()
-    let logger: Logger
-
-    init(scenario: Scenario, cameras: [String: SimulatedCamera], framesDirectory: String,
-         buses: [String: (bus: SimulatedI2CBus, address: UInt8)], logger: Logger) {
-        self.scenario = scenario
-        self.cameras = cameras
-        self.framesDirectory = framesDirectory
-        self.buses = buses
-        self.logger = logger
-        // Metrics a scenario drives sit on top of the slowly drifting atmosphere.
-        for bus in Set(buses.values.map { ObjectIdentifier($0.bus) }) {
-            guard let entry = buses.values.first(where: { ObjectIdentifier($0.bus) == bus }) else { continue }
-            entry.bus.setAir(model: { [overrides] time in
-                var air = AirState.drifting(at: time)
-                for (metric, value) in overrides.values.withLock({ $0 }) { air.set(metric, value) }
-                return air
-            })
-        }
-    }
-
-    /// The player for the configured scenario, or nil (hardware, or no scenario).
-    static func make(configuration: DaemonConfiguration, board: Board, cameras: CameraSet, logger: Logger) -> ScenarioPlayer? {
-        guard configuration.board == .simulated, let name = configuration.simulation.scenario,
-              let scenario = try? Scenario.named(name) else { return nil }
-        var simulated: [String: SimulatedCamera] = [:]
-        for supervisor in cameras.supervisors {
-            if let camera = supervisor.camera as? SimulatedCamera { simulated[supervisor.name] = camera }
-        }
-        var buses: [String: (bus: SimulatedI2CBus, address: UInt8)] = [:]
-        for device in configuration.sensors.devices {
-            if let bus = try? board.openI2CBus(device.bus) as? SimulatedI2CBus { buses[device.id] = (bus, device.address) }
-        }
-        let frames = configuration.simulation.framesDirectory
-            ?? (configuration.calibrationDirectory as NSString).appendingPathComponent("simulation/frames")
-        logger.notice("playing scenario", metadata: ["scenario": .string(scenario.name), "summary": .string(scenario.summary)])
-        return ScenarioPlayer(scenario: scenario, cameras: simulated, framesDirectory: frames, buses: buses, logger: logger)
-    }
-
-    func apply(cycle: Int) async {
-        for action in scenario.steps(before: cycle) {
-            logger.notice("scenario step", metadata: ["cycle": .stringConvertible(cycle), "action": .string("\(action)")])
-            switch action {
-            case .scene(let camera, let scene):
-                let folder = (framesDirectory as NSString).appendingPathComponent(scene)
-                for (name, simulated) in cameras where camera == nil || camera == name { await simulated.replay(folder: folder) }
-            case .unplug(let camera):
-                await cameras[camera]?.unplug()
-            case .replug(let camera):
-                await cameras[camera]?.replug()
-            case .metric(let metric, let value):
-                overrides.values.withLock { $0[metric] = value }
-            case .sensorGone(let id):
-                if let entry = buses[id] { entry.bus.inject(.gone, at: entry.address) }
-            case .sensorBack(let id):
-                if let entry = buses[id] { entry.bus.inject(.back, at: entry.address) }
-            }
-        }
-    }
-}
-
-/// Metric values a scenario imposes on the simulated atmosphere.
-final class MetricOverrides: Sendable {
-    let values = Mutex<[String: Double]>([:])
-}
-
-extension AirState {
-    /// Drives one metric of the simulated atmosphere (scenarios).
-    mutating func set(_ metric: String, _ value: Double) {
-        switch metric {
-        case "pm1_0": particleMass[0] = value
-        case "pm2_5": particleMass[1] = value; particleMass[2] = max(particleMass[2], value); particleMass[3] = max(particleMass[3], value)
-        case "pm4_0": particleMass[2] = value
-        case "pm10": particleMass[3] = value
-        case "co2": co2 = value
-        case "humidity": humidity = value
-        case "temperature": temperature = value
-        case "pressure": pressure = value
-        case "differential_pressure": differentialPressure = value
-        default: break
-        }
     }
 }

@@ -1,4 +1,4 @@
-// Measures the CPU cost of the sensor service: all six chip emulators on one simulated bus, every sensor at
+// Measures the CPU cost of the sensor service: the simulated board's six chip emulators on one bus, every sensor at
 // its default interval, for 60 s of simulated time (optionally accelerated: sleeps are real but shorter, so
 // the work per simulated second is the same). Prints CPU time (getrusage, user + system) as % of one core.
 import Foundation
@@ -8,6 +8,7 @@ import Logging
 import SensorEmulators
 import Sensors
 import Settings
+import Simulation
 
 func cpuSeconds() -> Double {
     var usage = rusage()
@@ -30,15 +31,8 @@ while let argument = arguments.popFirst() {
 }
 
 let clock = ScaledClock(speed: speed)
-let bus = SimulatedI2CBus(name: "sim-i2c-1", clock: clock)
-bus.mount { SPS30Emulator() }
-bus.mount { SCD4xEmulator() }
-bus.mount { SGP41Emulator() }
-bus.mount { SHT4xEmulator() }
-bus.mount { SDP8xxEmulator() }
-bus.mount { BME280Emulator() }
-bus.setAir(model: AirState.drifting(at:))
-let devices = SensorDeviceType.allCases.map { SensorDeviceSettings(id: $0.rawValue, type: $0, bus: "sim-i2c-1") }
+let bus = SimulatedSensors.bus(name: SimulatedSensors.busName, clock: clock)
+let devices = SimulatedSensors.devices()
 let readings = SensorReadings()
 var logger = Logger(label: "sensors")
 logger.logLevel = .warning

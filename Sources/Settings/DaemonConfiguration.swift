@@ -17,6 +17,8 @@ public enum LogLevelSetting: String, Sendable, Equatable, CaseIterable {
 public struct DaemonConfiguration: Sendable, Equatable {
     /// Default location of the configuration file.
     public static let defaultPath = "/etc/remotair/remotaird.yaml"
+    /// Default calibration folder (`calibration_dir`), also where `classify` looks for classifier.yaml.
+    public static let defaultCalibrationDirectory = "/etc/remotair/calibration"
 
     /// The file this was read from.
     public var file: String
@@ -68,7 +70,7 @@ public struct DaemonConfiguration: Sendable, Equatable {
         board = BoardKind(rawValue: try map.oneOf("board", ["hardware", "simulated"], default: "hardware")) ?? .hardware
         stateDirectory = try map.optional("state_dir")?.path() ?? "/var/lib/remotair"
         runtimeDirectory = try map.optional("runtime_dir")?.path() ?? "/run/remotair"
-        calibrationDirectory = try map.optional("calibration_dir")?.path() ?? "/etc/remotair/calibration"
+        calibrationDirectory = try map.optional("calibration_dir")?.path() ?? Self.defaultCalibrationDirectory
         riskFile = try map.optional("risk_file")?.path() ?? (calibrationDirectory as NSString).appendingPathComponent("risk.yaml")
         logLevel = LogLevelSetting(rawValue: try map.oneOf("log_level", LogLevelSetting.allCases.map(\.rawValue), default: "info")) ?? .info
 

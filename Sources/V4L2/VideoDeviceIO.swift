@@ -1,6 +1,6 @@
 /// The ioctl boundary of one V4L2 capture node, one method per operation and no policy:
-/// `LinuxVideoDevice` talks to the kernel through libv4l2, `FakeVideoDevice` emulates a driver
-/// for tests and the simulated board. Callers own the order of operations (open, QUERYCAP,
+/// `LinuxVideoDevice` talks to the kernel through libv4l2, `FakeVideoDevice` (Tests/V4L2Testing) emulates a driver
+/// for tests. Callers own the order of operations (open, QUERYCAP,
 /// S_FMT, REQBUFS, QUERYBUF+mmap, QBUF, STREAMON, poll, DQBUF, STREAMOFF, munmap, close).
 ///
 /// Not thread-safe: one owner (a camera actor) at a time.

@@ -2,7 +2,7 @@ import JPEG
 import V4L2
 
 /// One camera as the supervisor sees it: open, take a still, close. Implementations: `V4L2Camera`
-/// (a VideoDeviceIO, real or fake) and `SimulatedCamera` (JPEG files replayed from a folder).
+/// (a VideoDeviceIO, real or fake) and `SimulatedCamera` (target Simulation: JPEG files replayed from a folder).
 /// The supervisor serialises calls; implementations are actors so no two captures interleave.
 public protocol Camera: Actor {
     nonisolated var name: String { get }
@@ -44,6 +44,12 @@ public struct Still: Sendable {
     public var corruptFrames: Int
     /// Warm-up frames dropped.
     public var droppedFrames: Int
+
+    public init(frame: ValidFrame, corruptFrames: Int, droppedFrames: Int) {
+        self.frame = frame
+        self.corruptFrames = corruptFrames
+        self.droppedFrames = droppedFrames
+    }
 }
 
 /// A camera failure, named and with context.

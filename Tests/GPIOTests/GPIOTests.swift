@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import GPIO
+import Simulation
 
 @Suite("GPIO chips")
 struct GPIOTests {

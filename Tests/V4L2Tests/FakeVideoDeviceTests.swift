@@ -1,6 +1,7 @@
 import Glibc
 import Testing
 import V4L2
+import V4L2Testing
 
 /// The fake driver must behave like the kernel (videobuf2, uvcvideo, vivid) at the ioctl boundary,
 /// or tests of the camera policy prove nothing.

@@ -1,7 +1,9 @@
 import GPIO
 import Settings
+import Simulation
 import Testing
 import V4L2
+import V4L2Testing
 @testable import Vision
 
 @Suite("Camera supervisor: faults, recovery, illumination")

@@ -1,8 +1,10 @@
 import Foundation
 import Settings
+import Simulation
 import Testing
 import TestSupport
 import V4L2
+import V4L2Testing
 @testable import Vision
 
 /// A camera that records when its captures start and end.

@@ -1,4 +1,5 @@
 import GPIO
+import Simulation
 import Testing
 @testable import Vision
 

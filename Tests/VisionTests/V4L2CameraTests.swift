@@ -3,6 +3,7 @@ import JPEG
 import Settings
 import Testing
 import V4L2
+import V4L2Testing
 @testable import Vision
 
 @Suite("V4L2 camera on the fake driver")

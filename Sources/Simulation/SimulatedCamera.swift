@@ -1,6 +1,7 @@
 import Foundation
 import JPEG
 import V4L2
+import Vision
 
 /// A fault the simulated camera applies to coming captures.
 public enum SimulatedFault: Sendable, Equatable {

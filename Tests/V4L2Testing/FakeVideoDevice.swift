@@ -1,10 +1,11 @@
+import V4L2
 #if canImport(Glibc)
 import Glibc
 #endif
 import Synchronization
 
 /// A V4L2 capture node emulated at the ioctl boundary, faithful to what uvcvideo, vivid and
-/// videobuf2 do (Linux 6.1), for tests and the simulated board:
+/// videobuf2 do (Linux 6.1), for tests (a test-support target: nothing in the product opens it):
 /// - S_FMT never refuses: an unknown pixel format becomes the first offered one and the size
 ///   snaps to the closest offered size; EBUSY while buffers are allocated.
 /// - REQBUFS grants 2...32 buffers, EBUSY while streaming; buffers still mmap'ed are orphaned, not refused

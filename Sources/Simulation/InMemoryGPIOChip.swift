@@ -1,3 +1,4 @@
+import GPIO
 #if canImport(Glibc)
 import Glibc
 #endif

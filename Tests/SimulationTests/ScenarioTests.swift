@@ -1,4 +1,4 @@
-import Monitoring
+import Simulation
 import Testing
 
 @Suite("Scenario catalogue")
