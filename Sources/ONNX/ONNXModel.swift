@@ -167,7 +167,7 @@ public struct ONNXModel: Sendable {
     public var metadata: [String: String]
 
     /// From 13 (Softmax's current semantics, per-axis quantization) to 24, the newest the pinned onnx
-    /// package (1.19.1, scripts/requirements-test.txt) writes. What each implemented operator became in
+    /// package (1.19.1, scripts/testing/requirements-test.txt) writes. What each implemented operator became in
     /// between, and which of those changes are refused per node, is Inference's OperatorHistory.
     public static let supportedOpsets: ClosedRange<Int64> = 13...24
 
