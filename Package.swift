@@ -216,7 +216,7 @@ let testTargets: [Target] = [
     .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
     // Every key of the example configuration and calibration made hostile, through the Settings parsers and
     // the built remotaird check-config; control request arguments through the dispatcher (issue 21).
-    .testTarget(name: "ConfigFuzzTests", dependencies: ["Settings", "Control", "TestSupport", yams, log], swiftSettings: swiftSettings),
+    .testTarget(name: "ConfigFuzzTests", dependencies: ["Settings", "ControlProtocol", "Control", "TestSupport", yams, log], swiftSettings: swiftSettings),
     .testTarget(name: "JournalTests", dependencies: ["Journal", log], swiftSettings: swiftSettings),
     .testTarget(name: "TimestampsTests", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
     .testTarget(name: "SyscallsTests", dependencies: ["Syscalls", "CMalloc"], swiftSettings: swiftSettings),
