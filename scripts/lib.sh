@@ -68,3 +68,17 @@ source "$REPO_ROOT/scripts/toolchain/venv.sh"
 ensure_venv() {
     toolchain_venv "$1" "$2" || die "could not prepare the Python venv $1 from $2"
 }
+
+# qemu_kvm_works KERNEL WORKDIR: true if KVM boots KERNEL to a busybox init that answers within 20 s.
+# KVM hung on this kind of machine before, so scripts/vm-test and scripts/system-test use it only then.
+qemu_kvm_works() {
+    local kernel="$1" probe="$2/probe"
+    [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1
+    mkdir -p "$probe/bin" "$probe/dev"
+    cp /bin/busybox "$probe/bin/busybox"
+    printf '#!/bin/busybox sh\n/bin/busybox echo KVM-PROBE-OK\n/bin/busybox poweroff -f\n' > "$probe/init"
+    chmod +x "$probe/init"
+    (cd "$probe" && find . | cpio -o -H newc --quiet | gzip -1 > "$2/probe.initrd")
+    timeout 20 qemu-system-x86_64 -nographic -no-reboot -m 256 -enable-kvm -cpu host -kernel "$kernel" \
+        -initrd "$2/probe.initrd" -append "console=ttyS0 panic=-1 quiet" 2>&1 | grep -q KVM-PROBE-OK
+}
