@@ -70,7 +70,7 @@ ensure_venv() {
 }
 
 # qemu_kvm_works KERNEL WORKDIR: true if KVM boots KERNEL to a busybox init that answers within 20 s.
-# KVM hung on this kind of machine before, so scripts/vm-test and scripts/system-test use it only then.
+# KVM hung on this kind of machine before, so scripts/testing/vm-test and scripts/testing/system-test use it only then.
 qemu_kvm_works() {
     local kernel="$1" probe="$2/probe"
     [ -r /dev/kvm ] && [ -w /dev/kvm ] || return 1

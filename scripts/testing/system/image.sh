@@ -1,5 +1,5 @@
-# The recipe of scripts/system-test's cached Debian 12 root file system. Sourced, not run.
-# scripts/system-test hashes this file with the package list: any change here rebuilds the image.
+# The recipe of scripts/testing/system-test's cached Debian 12 root file system. Sourced, not run.
+# scripts/testing/system-test hashes this file with the package list: any change here rebuilds the image.
 
 # build_system_rootfs DIR MIRROR PACKAGE...: debootstrap minbase with the packages into DIR (as root).
 build_system_rootfs() {
