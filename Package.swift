@@ -2,7 +2,7 @@
 // Remotair edge daemon. One target per layer; the folder tree under Sources/ is the architecture:
 //   C*            system libraries and C shims (ioctl numbers Swift cannot import)
 //   Syscalls, I2C, V4L2, GPIO      thin OS/hardware seams: protocols, Linux implementations, no policy
-//   Settings, Journal, Health, Systemd   configuration, logging, liveness, service manager integration
+//   Settings, Journal, Health, Systemd, Geometry   configuration, logging, liveness, service manager integration, the region type
 //   feature targets (Sensors, Vision, Inference, Outbox, Uplink, Risk, Control)  policy and drivers
 //   ControlProtocol   the control socket's wire types, depending on nothing (remotairctl links no server)
 //   Simulation    the simulated board (a product feature): emulator preset, replayed cameras, in-memory GPIO, scenarios
@@ -43,7 +43,9 @@ let foundationTargets: [Target] = [
     .systemLibrary(name: "CMalloc"),
     .target(name: "Syscalls", dependencies: ["CMalloc"], swiftSettings: swiftSettings),
     .target(name: "I2C", dependencies: ["Syscalls", "CI2C"], swiftSettings: swiftSettings),
-    .target(name: "Settings", dependencies: ["ControlProtocol", yams], swiftSettings: swiftSettings),
+    .target(name: "Settings", dependencies: ["Geometry", "ControlProtocol", yams], swiftSettings: swiftSettings),
+    // The one region type: a rectangle in normalised image coordinates (configuration, cameras, decoder, classifier).
+    .target(name: "Geometry", swiftSettings: swiftSettings),
     .target(name: "Timestamps", swiftSettings: swiftSettings),
     .target(name: "Journal", dependencies: ["Timestamps", log], swiftSettings: swiftSettings),
     .target(name: "Health", dependencies: [], swiftSettings: swiftSettings),
@@ -58,10 +60,10 @@ let riskTargets: [Target] = [
     .target(name: "Risk", swiftSettings: swiftSettings),
     .testTarget(name: "RiskTests", dependencies: ["Risk"], swiftSettings: swiftSettings),
     // The main job: captures -> classification -> risk -> alarm and snapshot documents, behind small seams.
-    .target(name: "Monitoring", dependencies: ["Risk", "Health", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "Monitoring", dependencies: ["Geometry", "Risk", "Health", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
     // The bucket's key layout, owned by the main job and shared with the uplink (which links no Monitoring).
     .target(name: "ObjectLayout", dependencies: ["Timestamps"], swiftSettings: swiftSettings),
-    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "ObjectLayout", "Risk", "Health", "TestSupport", log, lifecycle], swiftSettings: swiftSettings),
+    .testTarget(name: "MonitoringTests", dependencies: ["Monitoring", "Geometry", "ObjectLayout", "Risk", "Health", "TestSupport", log, lifecycle], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Simulation: the simulated board as a product feature (not test fakes: those live under Tests/)
@@ -157,7 +159,7 @@ let daemonLinkerSettings: [LinkerSetting] = [
 ]
 
 let appTargets: [Target] = [
-    .target(name: "Daemon", dependencies: daemonDependencies + ["Vision", "V4L2", "GPIO", "Simulation"], swiftSettings: swiftSettings),
+    .target(name: "Daemon", dependencies: daemonDependencies + ["Geometry", "Vision", "V4L2", "GPIO", "Simulation"], swiftSettings: swiftSettings),
     .target(name: "FieldTools", dependencies: ["Daemon", "Simulation", "Settings", "Journal", "Sensors", "Vision", "Inference", log], swiftSettings: swiftSettings),
     .testTarget(name: "FieldToolsTests", dependencies: ["FieldTools", "Daemon", "Simulation", "Settings", "Inference", "JPEG", "TestSupport"], swiftSettings: swiftSettings),
     .executableTarget(name: "remotaird", dependencies: ["FieldTools", "Daemon", "Settings", "Syscalls", argumentParser], exclude: ["symbol-order.txt", "link"],
@@ -168,21 +170,21 @@ let appTargets: [Target] = [
 // MARK: - Cameras and illumination
 
 let cameraTargets: [Target] = [
-    .target(name: "JPEG", dependencies: ["CTurboJPEG"], swiftSettings: swiftSettings),
+    .target(name: "JPEG", dependencies: ["Geometry", "CTurboJPEG"], swiftSettings: swiftSettings),
     .target(name: "V4L2", dependencies: ["CV4L2", "Syscalls"], swiftSettings: swiftSettings),
     .target(name: "GPIO", dependencies: ["CGPIOD", "Syscalls"], swiftSettings: swiftSettings),
-    .target(name: "Vision", dependencies: ["JPEG", "V4L2", "GPIO", "Settings", "Journal", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "Vision", dependencies: ["Geometry", "JPEG", "V4L2", "GPIO", "Settings", "Journal", "Timestamps", log, lifecycle], swiftSettings: swiftSettings),
     // Benchmark: scripts/bench/bench-jpeg builds it in release.
     .executableTarget(name: "bench-jpeg", dependencies: ["JPEG"], swiftSettings: swiftSettings),
 ]
 
 let cameraTestTargets: [Target] = [
-    .testTarget(name: "JPEGTests", dependencies: ["JPEG"], swiftSettings: swiftSettings),
+    .testTarget(name: "JPEGTests", dependencies: ["Geometry", "JPEG"], swiftSettings: swiftSettings),
     // The V4L2 fake device, for tests only (NIOEmbedded-style: beside the product, never in it).
     .target(name: "V4L2Testing", dependencies: ["V4L2"], path: "Tests/V4L2Testing", swiftSettings: swiftSettings),
     .testTarget(name: "V4L2Tests", dependencies: ["V4L2", "V4L2Testing"], swiftSettings: swiftSettings),
     .testTarget(name: "GPIOTests", dependencies: ["GPIO", "Simulation"], swiftSettings: swiftSettings),
-    .testTarget(name: "VisionTests", dependencies: ["Vision", "JPEG", "V4L2", "V4L2Testing", "GPIO", "Simulation", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
+    .testTarget(name: "VisionTests", dependencies: ["Vision", "Geometry", "JPEG", "V4L2", "V4L2Testing", "GPIO", "Simulation", "Settings", "TestSupport", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Inference (ONNX loading, execution plans, int8 kernels, classifier)
@@ -194,13 +196,13 @@ let inferenceTargets: [Target] = [
     // Hot loops in C so they are vectorised even in debug builds (tests run the same kernels as release).
     // -fwrapv: int32 accumulators wrap on overflow (defined, and what onnxruntime's kernels do).
     .target(name: "CInferenceKernels", cSettings: [.unsafeFlags(["-O3", "-fno-math-errno", "-fwrapv"])]),
-    .target(name: "Inference", dependencies: ["ONNX", "CInferenceKernels", "JPEG", "Settings", "Digests", "Syscalls", log], swiftSettings: swiftSettings),
+    .target(name: "Inference", dependencies: ["Geometry", "ONNX", "CInferenceKernels", "JPEG", "Settings", "Digests", "Syscalls", log], swiftSettings: swiftSettings),
 ]
 
 let inferenceTestTargets: [Target] = [
     // Counts the test thread's heap allocations (interposes malloc) to prove inference allocates nothing.
     .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter", linkerSettings: [.linkedLibrary("dl")]),
-    .testTarget(name: "InferenceTests", dependencies: ["Inference", "ONNX", "JPEG", "Settings", "TestSupport", "CAllocationCounter", protobuf],
+    .testTarget(name: "InferenceTests", dependencies: ["Geometry", "Inference", "ONNX", "JPEG", "Settings", "TestSupport", "CAllocationCounter", protobuf],
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 

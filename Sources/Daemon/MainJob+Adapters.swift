@@ -1,3 +1,4 @@
+import Geometry
 import Digests
 import Foundation
 import Inference
@@ -45,7 +46,7 @@ extension CapturedFrame {
          captureMilliseconds: Double, regionOfInterest: NormalizedRect) {
         self.init(camera: camera, jpeg: jpeg, qualityFlags: qualityFlags, devicePath: devicePath, serial: nil,
                   width: width, height: height, captureMilliseconds: captureMilliseconds)
-        self.regionOfInterest = [regionOfInterest.x, regionOfInterest.y, regionOfInterest.width, regionOfInterest.height]
+        self.regionOfInterest = regionOfInterest
     }
 }
 
@@ -57,9 +58,8 @@ struct ModelFrameClassifier: FrameClassifier {
     var labels: [String] { classifier.labels }
     var modelSHA256: String { classifier.modelSHA256 }
 
-    func classify(jpeg: [UInt8], camera: String, regionOfInterest: [Double]?) async throws -> Monitoring.Classification {
-        let roi = regionOfInterest.flatMap { r in r.count == 4 ? NormalizedRect(x: r[0], y: r[1], width: r[2], height: r[3]) : nil }
-        let result = try classifier.classify(jpeg: jpeg, regionOfInterest: roi)
+    func classify(jpeg: [UInt8], camera: String, regionOfInterest: NormalizedRect?) async throws -> Monitoring.Classification {
+        let result = try classifier.classify(jpeg: jpeg, regionOfInterest: regionOfInterest)
         return Monitoring.Classification(label: result.label, scores: result.scores, milliseconds: result.milliseconds)
     }
 }

@@ -1,3 +1,5 @@
+import Geometry
+
 /// A rectangle of whole pixels: columns `left ..< left + width`, rows `top ..< top + height`.
 public struct PixelRect: Sendable, Equatable {
     public var left: Int

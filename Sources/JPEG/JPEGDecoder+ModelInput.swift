@@ -1,3 +1,5 @@
+import Geometry
+
 extension JPEGDecoder {
     /// The classifier's preprocessing in one call: decodes at the fastest DCT scale at which the
     /// region of interest still covers `width` x `height` pixels, and area-averages the region to

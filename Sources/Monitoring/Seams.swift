@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 import Risk
 
 // The main job talks to cameras, the classifier, the sensors, the status LED, the queue and its state file
@@ -18,7 +19,7 @@ public struct CapturedFrame: Sendable, Equatable {
     public var height: Int
     public var captureMilliseconds: Double
     /// The classifier's region of interest as a normalised rectangle `[x, y, width, height]`; nil for the whole frame.
-    public var regionOfInterest: [Double]?
+    public var regionOfInterest: NormalizedRect?
 
     public init(camera: String, jpeg: [UInt8], qualityFlags: [String], devicePath: String? = nil, serial: String? = nil,
                 width: Int = 0, height: Int = 0, captureMilliseconds: Double = 0) {
@@ -73,7 +74,7 @@ public protocol FrameClassifier: Sendable {
     var labels: [String] { get }
     var modelSHA256: String { get }
     var modelVersion: String? { get }
-    func classify(jpeg: [UInt8], camera: String, regionOfInterest: [Double]?) async throws -> Classification
+    func classify(jpeg: [UInt8], camera: String, regionOfInterest: NormalizedRect?) async throws -> Classification
 }
 
 /// Why a snapshot is kept: drives its eviction priority in the outbox.

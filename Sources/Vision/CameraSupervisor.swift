@@ -1,3 +1,4 @@
+import Geometry
 import GPIO
 import JPEG
 import Journal
@@ -92,8 +93,7 @@ public actor CameraSupervisor: Service {
         self.illumination = illumination
         self.settle = settle
         self.calibration = calibration
-        let roi = settings.regionOfInterest
-        regionOfInterest = NormalizedRect(x: roi.x, y: roi.y, width: roi.width, height: roi.height)
+        regionOfInterest = settings.regionOfInterest
         self.events = events
         self.onStateChange = onStateChange
         self.maintenanceInterval = maintenanceInterval

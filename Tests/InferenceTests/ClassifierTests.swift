@@ -1,3 +1,4 @@
+import Geometry
 import Foundation
 import Inference
 import JPEG

@@ -1,3 +1,4 @@
+import Geometry
 import CAllocationCounter
 import Foundation
 import Inference

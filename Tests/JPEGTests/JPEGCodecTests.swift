@@ -1,3 +1,4 @@
+import Geometry
 import CTurboJPEG
 import Testing
 @testable import JPEG

@@ -1,4 +1,5 @@
 import Foundation
+import Geometry
 import Monitoring
 import Synchronization
 
@@ -68,7 +69,7 @@ struct ScriptedClassifier: FrameClassifier {
 
     struct Unreadable: Error {}
 
-    func classify(jpeg: [UInt8], camera: String, regionOfInterest: [Double]?) async throws -> Classification {
+    func classify(jpeg: [UInt8], camera: String, regionOfInterest: NormalizedRect?) async throws -> Classification {
         guard let text = String(bytes: jpeg, encoding: .utf8), let range = text.range(of: "p="),
               let dirty = Double(text[range.upperBound...]) else { throw Unreadable() }
         return Classification(label: dirty >= 0.5 ? "dirty" : "clean", scores: ["clean": 1 - dirty, "dirty": dirty], milliseconds: 2)

@@ -1,3 +1,4 @@
+import Geometry
 import Settings
 import Testing
 import TestSupport
@@ -47,7 +48,7 @@ struct CamerasSettingsTests {
         #expect(upstream.controls == [CameraControlSetting(name: "exposure", value: 300), CameraControlSetting(name: "gain", value: 16),
                                       CameraControlSetting(name: "power_line_frequency", value: 1)])
         #expect(upstream.illumination == GPIOLineSetting(line: .offset(17), activeLow: true))
-        #expect(upstream.regionOfInterest == RegionOfInterest(x: 0.1, y: 0.2, width: 0.8, height: 0.6))
+        #expect(upstream.regionOfInterest == NormalizedRect(x: 0.1, y: 0.2, width: 0.8, height: 0.6))
         #expect(upstream.offlineAlarmAfter == .seconds(600))
         let downstream = cameras.devices[1]
         #expect(downstream.format == .yuyv && downstream.width == 1280)

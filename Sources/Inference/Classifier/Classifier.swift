@@ -1,3 +1,4 @@
+import Geometry
 import Digests
 import Foundation
 import JPEG

@@ -1,3 +1,5 @@
+import Geometry
+
 /// The `cameras` section of the configuration: the capture devices and how to take a still.
 public struct CamerasSettings: Sendable, Equatable {
     /// The cameras, in configuration order (typically `upstream` and `downstream`).
@@ -55,7 +57,7 @@ public struct CameraSettings: Sendable, Equatable {
     /// The LED that lights the duct for this camera, if any.
     public var illumination: GPIOLineSetting?
     /// The part of the frame the classifier looks at (normalised 0...1 coordinates).
-    public var regionOfInterest: RegionOfInterest = .full
+    public var regionOfInterest: NormalizedRect = .full
     /// A camera offline this long raises `camera_offline`.
     public var offlineAlarmAfter: Duration = .seconds(600)
     /// Simulated board only: the scene folder under `simulation.frames_dir` this camera replays.
@@ -96,7 +98,7 @@ public struct CameraSettings: Sendable, Equatable {
         }
         if let node = map.optional("region_of_interest") {
             let roi = try node.mapping()
-            regionOfInterest = RegionOfInterest(
+            regionOfInterest = NormalizedRect(
                 x: try roi.double("x", default: 0, in: 0...1), y: try roi.double("y", default: 0, in: 0...1),
                 width: try roi.double("width", default: 1, in: 0.01...1), height: try roi.double("height", default: 1, in: 0.01...1))
             try roi.finish()
@@ -134,21 +136,4 @@ public struct CameraControlSetting: Sendable, Equatable {
             value = try node.int(in: -1_000_000...1_000_000)
         }
     }
-}
-
-/// A rectangle in normalised image coordinates (0...1, origin top-left).
-public struct RegionOfInterest: Sendable, Equatable {
-    public var x: Double
-    public var y: Double
-    public var width: Double
-    public var height: Double
-
-    public init(x: Double, y: Double, width: Double, height: Double) {
-        self.x = x
-        self.y = y
-        self.width = width
-        self.height = height
-    }
-
-    public static let full = RegionOfInterest(x: 0, y: 0, width: 1, height: 1)
 }
