@@ -2,6 +2,7 @@ import GPIO
 #if canImport(Glibc)
 import Glibc
 #endif
+import Foundation
 import Synchronization
 
 /// A GPIO chip in memory, for tests and the simulated board. It records every value written to
@@ -31,6 +32,8 @@ public final class InMemoryGPIOChip: GPIOChip, Sendable {
     public let lineCount: Int
     private let clock: @Sendable () -> Duration
     let state = Mutex(State())
+    /// Broadcast when an edge is queued: a waiter blocks as in poll(2) instead of spinning (issue 20).
+    let arrivals = NSCondition()
 
     /// `now` defaults to a monotonic clock starting at zero when the chip is created.
     public init(name: String = "sim:gpiochip0", lineCount: Int = 32, lineNames: [String] = [], now: (@Sendable () -> Duration)? = nil) {
@@ -84,7 +87,10 @@ public final class InMemoryGPIOChip: GPIOChip, Sendable {
     public func injectEdge(_ kind: GPIOEvent.Kind, on id: GPIOLineID, at timestamp: Duration? = nil) {
         guard let offset = try? offset(of: id) else { return }
         let time = timestamp ?? clock()
+        arrivals.lock()
         state.withLock { $0.pendingEvents[offset, default: []].append(GPIOEvent(kind: kind, timestamp: time)) }
+        arrivals.broadcast()
+        arrivals.unlock()
     }
 
     /// Makes every write to the line fail with EIO (a line whose driver went away).
@@ -148,7 +154,10 @@ final class InMemoryLine: GPIOLine, Sendable {
     func waitForEvent(timeout: Duration) throws(GPIOError) -> GPIOEvent? {
         guard !released.withLock({ $0 }) else { throw GPIOError(kind: .released, chip: chip.name, line: label, call: "gpiod_line_event_wait") }
         guard !isOutput else { throw GPIOError(kind: .invalidRequest, chip: chip.name, line: label, call: "gpiod_line_event_wait", errno: EPERM) }
-        let deadline = ContinuousClock.now + timeout
+        let deadline = Date(timeIntervalSinceNow: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        // Checked and waited under `arrivals`, so an edge queued in between is not missed.
+        chip.arrivals.lock()
+        defer { chip.arrivals.unlock() }
         while true {
             let event: GPIOEvent? = chip.state.withLock { s in
                 guard var queue = s.pendingEvents[offset], !queue.isEmpty else { return nil }
@@ -157,9 +166,8 @@ final class InMemoryLine: GPIOLine, Sendable {
                 return first
             }
             if let event { return event }
-            if ContinuousClock.now >= deadline { return nil }
-            var pause = timespec(tv_sec: 0, tv_nsec: 1_000_000)
-            _ = nanosleep(&pause, nil)
+            if Date() >= deadline { return nil }
+            _ = chip.arrivals.wait(until: deadline)
         }
     }
 

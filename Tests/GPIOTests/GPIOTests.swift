@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import Testing
 import GPIO
@@ -40,6 +41,37 @@ struct GPIOTests {
         #expect(try button.waitForEvent(timeout: .zero) == GPIOEvent(kind: .falling, timestamp: .milliseconds(5)))
         #expect(try button.waitForEvent(timeout: .zero) == GPIOEvent(kind: .rising, timestamp: .milliseconds(9)))
         #expect((#expect(throws: GPIOError.self) { try button.setValue(true) })?.kind == .invalidRequest)
+    }
+
+    /// A wait blocks as poll(2) does: it sleeps until an edge or its timeout instead of checking every
+    /// millisecond (which cost the simulated board's button a thousand wakeups a second, issue 20), and an edge
+    /// injected meanwhile ends it at once.
+    @Test func waitingBlocksUntilAnEdgeOrTheTimeout() async throws {
+        let chip = InMemoryGPIOChip(lineCount: 4)
+        let button = try chip.requestEdgeEvents(.offset(3), consumer: "t", edge: .falling, activeLow: true, pullUp: true)
+        // Voluntary context switches of the waiting thread itself (getrusage RUSAGE_THREAD), across one 300 ms wait.
+        let (switches, event, waited) = await withCheckedContinuation { (done: CheckedContinuation<(Int, GPIOEvent?, Duration), Never>) in
+            let thread = Thread {
+                var before = rusage(), after = rusage()
+                getrusage(1, &before)  // RUSAGE_THREAD (a _GNU_SOURCE macro Swift does not import)
+                let start = ContinuousClock.now
+                let event = try? button.waitForEvent(timeout: .milliseconds(300))
+                let waited = ContinuousClock.now - start
+                getrusage(1, &after)
+                done.resume(returning: (after.ru_nvcsw - before.ru_nvcsw, event, waited))
+            }
+            thread.start()
+        }
+        #expect(event == nil)
+        #expect(waited >= .milliseconds(300))
+        #expect(switches < 20, "\(switches) wakeups in one 300 ms wait")
+
+        let start = ContinuousClock.now
+        let waiter = Task.detached { try button.waitForEvent(timeout: .seconds(20)) }
+        try await Task.sleep(for: .milliseconds(50))
+        chip.injectEdge(.falling, on: .offset(3), at: .milliseconds(7))
+        #expect(try await waiter.value == GPIOEvent(kind: .falling, timestamp: .milliseconds(7)))
+        #expect(ContinuousClock.now - start < .seconds(10))
     }
 
     @Test func failingLineReportsIO() throws {

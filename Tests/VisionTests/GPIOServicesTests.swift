@@ -1,3 +1,4 @@
+import Foundation
 import GPIO
 import Simulation
 import Testing
@@ -15,7 +16,7 @@ struct GPIOServicesTests {
         let chip = InMemoryGPIOChip(lineCount: 8)
         let line = try chip.requestEdgeEvents(.offset(3), consumer: "test", edge: .falling, activeLow: true, pullUp: true)
         let presses = Recorder<Int>()
-        let service = ButtonService(line: line, debounce: .milliseconds(50), pollInterval: .milliseconds(2)) {
+        let service = ButtonService(line: line, debounce: .milliseconds(50), waitSlice: .milliseconds(2)) {
             presses.append(1)
         }
         let task = Task { try await service.run() }
@@ -34,6 +35,19 @@ struct GPIOServicesTests {
         _ = try? await task.value
         #expect(presses.all.count == 2)
         #expect(!chip.isRequested(.offset(3)))  // released on stop
+    }
+
+    /// An idle button must not poll: its thread blocks in the line's wait for a whole slice (issue 20: polling
+    /// every 20 ms cost fifty wakeups a second).
+    @Test func idleButtonBlocksInsteadOfPolling() async throws {
+        let line = CountingLine()
+        let task = Task { try await ButtonService(line: line, waitSlice: .seconds(1)) {}.run() }
+        try await Task.sleep(for: .milliseconds(500))
+        task.cancel()
+        _ = try? await task.value
+        // One wait started at once (a second one if the slice ran out on a slow machine); polling would be 25.
+        #expect((1...2).contains(line.waits), "\(line.waits) waits in 0.5 s")
+        #expect(line.released)
     }
 
     @Test func statusPatternFollowsFaultsAndAlarms() async {
@@ -63,6 +77,27 @@ struct GPIOServicesTests {
         #expect(Array(values.prefix(4)) == [false, true, false, true])
         #expect(chip.value(of: .offset(1)) == false && chip.value(of: .offset(2)) == false)
     }
+}
+
+/// An input line with no edges that counts its waits; it blocks for the timeout as poll(2) does.
+final class CountingLine: GPIOLine, @unchecked Sendable {
+    private let lock = NSLock()
+    private var waitCount = 0
+    private var isReleased = false
+    let label = "counting:0"
+
+    var waits: Int { lock.withLock { waitCount } }
+    var released: Bool { lock.withLock { isReleased } }
+
+    func setValue(_ on: Bool) throws(GPIOError) {}
+
+    func waitForEvent(timeout: Duration) throws(GPIOError) -> GPIOEvent? {
+        lock.withLock { waitCount += 1 }
+        Thread.sleep(forTimeInterval: Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        return nil
+    }
+
+    func release() { lock.withLock { isReleased = true } }
 }
 
 func waitUntil(timeout: Duration = .seconds(5), _ condition: @Sendable () -> Bool) async throws {
