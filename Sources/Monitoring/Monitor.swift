@@ -128,6 +128,8 @@ public actor Monitor {
             snapshots: SnapshotSchedule(interval: settings.snapshotInterval))
         var restored = store.restore(MonitorState.self, logger: logger) ?? fresh
         restored.engine.update(settings: settings.risk)
+        // The state file records the interval it was written under; the configuration's is the one in force.
+        restored.snapshots.interval = settings.snapshotInterval
         state = restored
         if !restored.engine.activeAlarms.isEmpty {
             logger.notice("restored active alarms", metadata: ["alarms": .string(restored.engine.activeAlarms.map(\.id).joined(separator: ","))])
@@ -153,6 +155,8 @@ public actor Monitor {
         provenance = newProvenance
         state.engine.update(settings: new.risk)
         state.samples = SamplePolicy(threshold: new.risk.camera.raiseThreshold, band: new.sampleBand, dailyCap: new.samplesPerDay)
+        // Times already taken stay, so a changed interval counts from each camera's last snapshot.
+        state.snapshots.interval = new.snapshotInterval
         persist()
     }
 
