@@ -109,6 +109,8 @@ public actor Monitor {
     private var snapshotRefusals: [String: CaptureReport.ErrorInfo] = [:]
     /// Snapshot lines go under `capture:`: a refused manual snapshot is no risk decision.
     private let captureLogger: Logger
+    /// Capture loops waiting for their next capture, told when a reload changes the schedule.
+    private var scheduleWatchers: [UUID: AsyncStream<CaptureSchedule>.Continuation] = [:]
 
     public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, queue: any DocumentQueue,
                 provenance: Provenance, store: any StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
@@ -150,6 +152,7 @@ public actor Monitor {
 
     /// Swaps in a new, fully validated set (reload). Raised alarms and gathered evidence stay.
     public func reload(settings new: MonitorSettings, classifier newClassifier: any FrameClassifier, provenance newProvenance: Provenance) {
+        let scheduleChanged = new.schedule != settings.schedule
         settings = new
         classifier = newClassifier
         provenance = newProvenance
@@ -158,6 +161,24 @@ public actor Monitor {
         // Times already taken stay, so a changed interval counts from each camera's last snapshot.
         state.snapshots.interval = new.snapshotInterval
         persist()
+        if scheduleChanged {
+            for watcher in scheduleWatchers.values { watcher.yield(new.schedule) }
+        }
+    }
+
+    /// The capture schedule each time a reload changes it: a capture loop waiting out a long interval
+    /// recomputes its next capture at once instead of when the old wait ends.
+    public func scheduleChanges() -> AsyncStream<CaptureSchedule> {
+        // Only the newest schedule matters to a waiting loop.
+        let (stream, continuation) = AsyncStream<CaptureSchedule>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        scheduleWatchers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.stopWatchingSchedule(id) } }
+        return stream
+    }
+
+    private func stopWatchingSchedule(_ id: UUID) {
+        scheduleWatchers[id] = nil
     }
 
     /// Runs a capture, or joins the one already running.

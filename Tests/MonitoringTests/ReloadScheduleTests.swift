@@ -1,11 +1,15 @@
 import Foundation
+import Health
 import Logging
 @testable import Monitoring
 import Testing
 
-/// A reload (SIGHUP, `remotairctl reload`) that changes the snapshot interval takes effect at the next
-/// capture, as does a new interval across a restart (the configuration wins over the interval the state file recorded).
-@Suite("reload: a changed schedule takes effect")
+/// A reload (SIGHUP, `remotairctl reload`) that changes the capture schedule or the snapshot interval takes
+/// effect at once, not after the wait computed under the old settings (issue 18's reload check: 1 h -> 10 s
+/// and no capture within 25 s). The capture loop sleeps on the real clock, so these tests use short intervals
+/// and generous margins; the snapshot tests use the scripted clock. A restart with a new snapshot interval
+/// applies it too (the configuration wins over the interval the state file recorded).
+@Suite("reload: a changed schedule reaches the waiting capture loop")
 struct ReloadScheduleTests {
     typealias Board = MainJobTests.Board
 
@@ -15,6 +19,81 @@ struct ReloadScheduleTests {
         if let interval { settings.schedule = CaptureSchedule(interval: interval, jitter: 0) }
         if let snapshotInterval { settings.snapshotInterval = snapshotInterval }
         await board.monitor.reload(settings: settings, classifier: ScriptedClassifier(), provenance: await board.monitor.currentProvenance)
+    }
+
+    /// Runs the capture loop (first capture at once, no jitter) until `body` returns.
+    static func withLoop(_ board: Board, _ body: () async throws -> Void) async throws {
+        let (triggers, _) = AsyncStream<CaptureTrigger>.makeStream()
+        let loop = CaptureLoopService(monitor: board.monitor, health: HealthRegistry(), triggers: triggers, firstCaptureAfter: .zero,
+                                      logger: Logger(label: "test"), random: { 0 })
+        let running = Task { try await loop.run() }
+        defer { running.cancel() }
+        try await body()
+    }
+
+    /// Waits until the cameras have been asked `count` times, or `limit` passes; returns the count then.
+    static func captures(_ board: Board, reach count: Int, within limit: Duration) async throws -> Int {
+        let end = ContinuousClock.now + limit
+        while board.cameras.captureCount < count && ContinuousClock.now < end {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return board.cameras.captureCount
+    }
+
+    @Test("a shorter interval brings the next scheduled capture forward instead of waiting out the old interval")
+    func shorterIntervalTakesEffect() async throws {
+        let board = Board()  // every 900 s
+        try await Self.withLoop(board) {
+            let count1 = try await Self.captures(board, reach: 1, within: .seconds(10))
+            #expect(count1 == 1)
+            await Self.reload(board, interval: 0.2)
+            let count2 = try await Self.captures(board, reach: 2, within: .seconds(5))
+            #expect(count2 >= 2, "no capture after the interval was shortened")
+        }
+    }
+
+    @Test("the next capture is counted from the last capture, not from the reload")
+    func recomputedFromLastCapture() async throws {
+        let board = Board()
+        try await Self.withLoop(board) {
+            let count3 = try await Self.captures(board, reach: 1, within: .seconds(10))
+            #expect(count3 == 1)
+            try await Task.sleep(for: .seconds(2))
+            let reloadedAt = ContinuousClock.now
+            await Self.reload(board, interval: 3)
+            // Due about 1 s after the reload (3 s after the capture); counted from the reload it would be 3 s.
+            let count4 = try await Self.captures(board, reach: 2, within: .milliseconds(2500))
+            #expect(count4 == 2)
+            #expect(ContinuousClock.now - reloadedAt < .milliseconds(2500))
+        }
+    }
+
+    @Test("a longer interval pushes the next scheduled capture later")
+    func longerIntervalPushesLater() async throws {
+        let board = Board()
+        await Self.reload(board, interval: 1.5)
+        try await Self.withLoop(board) {
+            let count5 = try await Self.captures(board, reach: 1, within: .seconds(10))
+            #expect(count5 == 1)
+            await Self.reload(board, interval: 900)
+            try await Task.sleep(for: .seconds(3))
+            #expect(board.cameras.captureCount == 1, "the capture due under the old 1.5 s interval still ran")
+        }
+    }
+
+    @Test("the same schedule reloaded again neither captures nor moves the next capture")
+    func unchangedScheduleKeepsDeadline() async throws {
+        let board = Board()
+        await Self.reload(board, interval: 2)
+        try await Self.withLoop(board) {
+            let count6 = try await Self.captures(board, reach: 1, within: .seconds(10))
+            #expect(count6 == 1)
+            for _ in 0..<3 { await Self.reload(board, interval: 2) }
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(board.cameras.captureCount == 1, "a reload triggered a capture of its own")
+            let count7 = try await Self.captures(board, reach: 2, within: .seconds(5))
+            #expect(count7 == 2)
+        }
     }
 
     @Test("a shorter snapshot interval applies from the next capture")
