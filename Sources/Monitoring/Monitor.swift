@@ -129,9 +129,8 @@ public actor Monitor {
             samples: SamplePolicy(threshold: settings.risk.camera.raiseThreshold, band: settings.sampleBand, dailyCap: settings.samplesPerDay),
             snapshots: SnapshotSchedule(interval: settings.snapshotInterval))
         var restored = store.restore(MonitorState.self, logger: logger) ?? fresh
-        restored.engine.update(settings: settings.risk)
-        // The state file records the interval it was written under; the configuration's is the one in force.
-        restored.snapshots.interval = settings.snapshotInterval
+        // The state file records the settings it was written under; the configuration's are the ones in force.
+        Self.apply(settings, to: &restored)
         state = restored
         if !restored.engine.activeAlarms.isEmpty {
             logger.notice("restored active alarms", metadata: ["alarms": .string(restored.engine.activeAlarms.map(\.id).joined(separator: ","))])
@@ -156,10 +155,7 @@ public actor Monitor {
         settings = new
         classifier = newClassifier
         provenance = newProvenance
-        state.engine.update(settings: new.risk)
-        state.samples = SamplePolicy(threshold: new.risk.camera.raiseThreshold, band: new.sampleBand, dailyCap: new.samplesPerDay)
-        // Times already taken stay, so a changed interval counts from each camera's last snapshot.
-        state.snapshots.interval = new.snapshotInterval
+        Self.apply(new, to: &state)
         persist()
         if scheduleChanged {
             for watcher in scheduleWatchers.values { watcher.yield(new.schedule) }
@@ -179,6 +175,16 @@ public actor Monitor {
 
     private func stopWatchingSchedule(_ id: UUID) {
         scheduleWatchers[id] = nil
+    }
+
+    /// Settings into kept state: what was gathered stays (alarms and evidence, today's sample count, the
+    /// times of the last snapshots), so a reload or restart neither reopens the sample cap nor loses a snapshot.
+    private static func apply(_ settings: MonitorSettings, to state: inout MonitorState) {
+        state.engine.update(settings: settings.risk)
+        state.samples.threshold = settings.risk.camera.raiseThreshold
+        state.samples.band = settings.sampleBand
+        state.samples.dailyCap = settings.samplesPerDay
+        state.snapshots.interval = settings.snapshotInterval
     }
 
     /// Runs a capture, or joins the one already running.

@@ -118,3 +118,35 @@ struct ReloadScheduleTests {
         #expect(board.queue.documents.count == 4)
     }
 }
+
+/// Sample thresholds and the daily cap follow the configuration on reload and restart; the count taken today stays.
+@Suite("reload: the day's sample count survives a reload")
+struct ReloadSampleCapTests {
+    @Test("a reload does not reopen today's sample cap")
+    func sampleCapKeptAcrossReload() async throws {
+        let board = MainJobTests.Board(samplesPerDay: 1)
+        // Both cameras unsure (0.55 is within 0.1 of the 0.6 threshold): each capture wants a sample.
+        _ = await board.capture(.frame(dirty: 0.55))
+        _ = await board.capture()
+        let beforeReload = board.queue.documents.filter { $0.kind == .sample }.count
+        #expect(beforeReload <= 1)
+        await ReloadScheduleTests.reload(board)
+        _ = await board.capture()
+        let afterReload = board.queue.documents.filter { $0.kind == .sample }.count
+        #expect(afterReload == beforeReload, "the reload reset today's count and a sample over the cap of 1 was queued")
+    }
+
+    @Test("a sample cap changed across a restart applies, though the state file recorded the old one")
+    func sampleCapAfterRestart() async throws {
+        var board = MainJobTests.Board(samplesPerDay: 0)
+        _ = await board.capture(.frame(dirty: 0.55))
+        _ = await board.capture()
+        #expect(board.queue.documents.filter { $0.kind == .sample }.isEmpty)
+        var settings = board.settings
+        settings.samplesPerDay = 6
+        board.monitor = MainJobTests.Board.makeMonitor(settings: settings, cameras: board.cameras, queue: board.queue, store: board.store,
+                                                       clock: board.clock)
+        _ = await board.capture()
+        #expect(board.queue.documents.filter { $0.kind == .sample }.count == 2, "the restored cap of 0 outlived the restart")
+    }
+}
