@@ -13,7 +13,12 @@ public struct CaptureSchedule: Sendable, Equatable {
 
     /// The next due time after a capture that started at `last`; `unit` is a random number in 0..<1.
     public func next(after last: Date, unit: Double) -> Date {
-        last.addingTimeInterval(interval + jitter * min(max(unit, 0), 1))
+        last.addingTimeInterval(delay(unit: unit))
+    }
+
+    /// The wait from one capture to the next, in seconds; `unit` is a random number in 0..<1.
+    public func delay(unit: Double) -> TimeInterval {
+        interval + jitter * min(max(unit, 0), 1)
     }
 }
 

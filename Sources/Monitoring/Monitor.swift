@@ -109,6 +109,8 @@ public actor Monitor {
     private var snapshotRefusals: [String: CaptureReport.ErrorInfo] = [:]
     /// Snapshot lines go under `capture:`: a refused manual snapshot is no risk decision.
     private let captureLogger: Logger
+    /// Capture loops waiting for their next capture, told when a reload changes the schedule.
+    private var scheduleWatchers: [UUID: AsyncStream<CaptureSchedule>.Continuation] = [:]
 
     public init(settings: MonitorSettings, frames: any FrameSource, classifier: any FrameClassifier, queue: any DocumentQueue,
                 provenance: Provenance, store: any StateStore, logger: Logger, now: @escaping @Sendable () -> Date = Date.init,
@@ -127,7 +129,8 @@ public actor Monitor {
             samples: SamplePolicy(threshold: settings.risk.camera.raiseThreshold, band: settings.sampleBand, dailyCap: settings.samplesPerDay),
             snapshots: SnapshotSchedule(interval: settings.snapshotInterval))
         var restored = store.restore(MonitorState.self, logger: logger) ?? fresh
-        restored.engine.update(settings: settings.risk)
+        // The state file records the settings it was written under; the configuration's are the ones in force.
+        Self.apply(settings, to: &restored)
         state = restored
         if !restored.engine.activeAlarms.isEmpty {
             logger.notice("restored active alarms", metadata: ["alarms": .string(restored.engine.activeAlarms.map(\.id).joined(separator: ","))])
@@ -148,12 +151,40 @@ public actor Monitor {
 
     /// Swaps in a new, fully validated set (reload). Raised alarms and gathered evidence stay.
     public func reload(settings new: MonitorSettings, classifier newClassifier: any FrameClassifier, provenance newProvenance: Provenance) {
+        let scheduleChanged = new.schedule != settings.schedule
         settings = new
         classifier = newClassifier
         provenance = newProvenance
-        state.engine.update(settings: new.risk)
-        state.samples = SamplePolicy(threshold: new.risk.camera.raiseThreshold, band: new.sampleBand, dailyCap: new.samplesPerDay)
+        Self.apply(new, to: &state)
         persist()
+        if scheduleChanged {
+            for watcher in scheduleWatchers.values { watcher.yield(new.schedule) }
+        }
+    }
+
+    /// The capture schedule each time a reload changes it: a capture loop waiting out a long interval
+    /// recomputes its next capture at once instead of when the old wait ends.
+    public func scheduleChanges() -> AsyncStream<CaptureSchedule> {
+        // Only the newest schedule matters to a waiting loop.
+        let (stream, continuation) = AsyncStream<CaptureSchedule>.makeStream(bufferingPolicy: .bufferingNewest(1))
+        let id = UUID()
+        scheduleWatchers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.stopWatchingSchedule(id) } }
+        return stream
+    }
+
+    private func stopWatchingSchedule(_ id: UUID) {
+        scheduleWatchers[id] = nil
+    }
+
+    /// Settings into kept state: what was gathered stays (alarms and evidence, today's sample count, the
+    /// times of the last snapshots), so a reload or restart neither reopens the sample cap nor loses a snapshot.
+    private static func apply(_ settings: MonitorSettings, to state: inout MonitorState) {
+        state.engine.update(settings: settings.risk)
+        state.samples.threshold = settings.risk.camera.raiseThreshold
+        state.samples.band = settings.sampleBand
+        state.samples.dailyCap = settings.samplesPerDay
+        state.snapshots.interval = settings.snapshotInterval
     }
 
     /// Runs a capture, or joins the one already running.

@@ -1,0 +1,48 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// Issue 18's reload check through the whole process: `capture.interval` shortened from an hour by SIGHUP
+/// (what `systemctl reload remotaird` sends) must bring the next scheduled capture within seconds.
+@Suite("hot reload of the capture schedule", .serialized)
+struct ReloadScheduleEndToEndTests {
+    @Test("a reload from a 1 h to a 2 s capture interval captures again within seconds")
+    func shorterIntervalByReload() async throws {
+        let dir = try TemporaryDirectory("remotaird-reload-schedule")
+        defer { dir.remove() }
+        func configuration(interval: String) -> String {
+            """
+            device_id: reload-board
+            board: simulated
+            state_dir: \(dir.file("state"))
+            runtime_dir: \(dir.file("run"))
+            calibration_dir: \(PackagePaths.root)/Calibration
+            capture: {interval: \(interval), jitter: 0s, first_capture_after: 500ms}
+            simulation: {frames_dir: \(PackagePaths.root)/Calibration/simulation/frames}
+            cameras:
+              devices:
+                - {name: upstream, device: "sim:upstream", replay_scene: clean, warmup_frames: 0, timeout: 3s}
+            control: {group: nogroup}
+            uplink: {endpoint: "file://\(dir.file("uploads"))", bucket: reload-bucket}
+            """
+        }
+        let config = try dir.write("r.yaml", configuration(interval: "1h"))
+        let daemon = ChildProcess(PackagePaths.executable("remotaird"), ["run", "--config", config], environment: ["PATH": "/usr/bin:/bin"])
+        try daemon.start()
+        defer { if daemon.process.isRunning { daemon.signal(SIGKILL) } }
+        func captures() -> Int { daemon.stderr.components(separatedBy: "risk: capture").count - 1 }
+        #expect(await daemon.waitForStderr("risk: capture", timeout: .seconds(30)), "\(daemon.stderr.suffix(2000))")
+        let first = captures()
+
+        _ = try dir.write("r.yaml", configuration(interval: "2s"))
+        daemon.signal(SIGHUP)
+        #expect(await daemon.waitForStderr("reload: reloaded", timeout: .seconds(20)), "\(daemon.stderr.suffix(2000))")
+        let deadline = ContinuousClock.now + .seconds(15)
+        while captures() == first && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+        }
+        #expect(captures() > first, "no scheduled capture within 15 s of the reload: \(daemon.stderr.suffix(2000))")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait(timeout: .seconds(15)) == 0)
+    }
+}
