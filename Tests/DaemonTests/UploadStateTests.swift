@@ -97,6 +97,14 @@ struct UploadStateTests {
         #expect(outboxLine.contains("refusing"), "\(statusOut)")
         #expect(outboxLine.contains("refusing=snapshot:below_free_space_floor"), "\(statusOut)")
 
+        // version names the calibration the main job runs, by the digest of the very file it read.
+        let (versionCode, versionJSON, _) = try await ChildProcess.run(remotairctl, ["version", "--json", "--socket", socket], environment: Self.environment)
+        #expect(versionCode == 0)
+        let components = ((try? JSONSerialization.jsonObject(with: Data(versionJSON.utf8)) as? [String: Any])?["result"] as? [String: Any])?["components"] as? [String: String]
+        let (_, riskDigest, _) = try await ChildProcess.run("/usr/bin/sha256sum", [PackagePaths.root + "/Calibration/risk.yaml"])
+        #expect(components?["risk_calibration_sha256"] == riskDigest.split(separator: " ").first.map(String.init), "\(versionJSON)")
+        #expect(components?["model_sha256"]?.count == 64, "\(versionJSON)")
+
         daemon.signal(SIGTERM)
         #expect(await daemon.wait(timeout: .seconds(15)) == 0, "\(daemon.stderr.suffix(2000))")
         // The journal names the snapshot by why it was taken, under the capture subsystem, not risk.
