@@ -132,10 +132,10 @@ public struct DaemonControlBackend: ControlBackend {
             if upload, camera.verdict != .failed || camera.error?.code == "label_missing" {
                 result.snapshotQueued = camera.snapshotID != nil
                 if camera.snapshotID == nil {
+                    // The monitor records every refusal of a snapshot it tried; none means it did not try: this
+                    // request joined a capture already running that wanted no snapshot, not an outbox failure.
                     result.snapshotError = camera.snapshotError.map { ControlError(ControlError.Code(rawValue: $0.code), $0.message) }
-                        ?? ControlError(.outboxFailed, report.trigger == "manual"
-                            ? "no snapshot of \(camera.camera) was queued"
-                            : "this request joined a \(report.trigger) capture, which queued no snapshot of \(camera.camera)")
+                        ?? ControlError(.captureJoined, "this request joined a \(report.trigger) capture already running, which queued no snapshot of \(camera.camera); capture again")
                 }
             }
             return result
