@@ -7,7 +7,7 @@ import TestSupport
 
 /// The real daemon on the simulated board answering what really happened to its uploads: a manual capture
 /// whose snapshots the outbox refused (a state directory below the free-space floor), and an alarm whose
-/// document reached the file:// bucket.
+/// document reached the file:// bucket; and a camera that gave no frame, which has no timings to report.
 @Suite("daemon upload state", .serialized)
 struct UploadStateTests {
     static let environment = ["PATH": "/usr/bin:/bin"]
@@ -178,5 +178,54 @@ struct UploadStateTests {
         #expect((upload["uploaded_at"] as? String)?.hasSuffix("Z") == true)
         #expect(((upload["uploaded_age_s"] as? Double) ?? -1) >= 0)
         #expect(table.contains("yes, ") || table.contains("no active alarms"), "\(table)")
+    }
+
+    @Test("a camera that gave no frame reports its error and no capture or classify time, not 0")
+    func noFrameNoTimings() async throws {
+        let dir = try TemporaryDirectory("remotaird-unplugged")
+        defer { dir.remove() }
+        let config = try dir.write("r.yaml", """
+            device_id: unplug-board
+            board: simulated
+            state_dir: \(dir.file("state"))
+            runtime_dir: \(dir.file("run"))
+            calibration_dir: \(PackagePaths.root)/Calibration
+            capture: {interval: 1s, jitter: 0s, first_capture_after: 500ms, snapshot_interval: 1d, samples_per_day: 0}
+            simulation:
+              frames_dir: \(PackagePaths.root)/Calibration/simulation/frames
+              scenario: camera-unplug
+            cameras:
+              devices:
+                - {name: upstream, device: "sim:upstream", replay_scene: clean, warmup_frames: 0, timeout: 3s}
+                - {name: downstream, device: "sim:downstream", replay_scene: clean, warmup_frames: 0, timeout: 3s}
+            control: {group: nogroup}
+            """)
+        let daemon = ChildProcess(PackagePaths.executable("remotaird"), ["run", "--config", config], environment: Self.environment)
+        try daemon.start()
+        defer { if daemon.process.isRunning { daemon.signal(SIGKILL) } }
+        #expect(await daemon.waitForStderr("control: listening", timeout: .seconds(30)), "\(daemon.stderr)")
+
+        // The scenario unplugs upstream from the third scheduled capture for six: capture until it shows.
+        let remotairctl = PackagePaths.executable("remotairctl")
+        let socket = dir.file("run/control.sock")
+        var cameras: [[String: Any]] = []
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline, daemon.process.isRunning {
+            let (_, json, _) = try await ChildProcess.run(remotairctl, ["capture", "--no-upload", "--json", "--socket", socket], environment: Self.environment)
+            let result = (try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any])?["result"] as? [String: Any]
+            cameras = result?["cameras"] as? [[String: Any]] ?? []
+            if cameras.contains(where: { $0["name"] as? String == "upstream" && $0["error"] != nil }) { break }
+            try await Task.sleep(for: .milliseconds(300))
+        }
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait(timeout: .seconds(15)) == 0)
+
+        let upstream = try #require(cameras.first { $0["name"] as? String == "upstream" && $0["error"] != nil }, "\(cameras)")
+        // `offline` (waiting to reopen) or `camera_offline` (device gone), depending on where in the reopen cycle it was.
+        #expect(["offline", "camera_offline"].contains((upstream["error"] as? [String: Any])?["code"] as? String), "\(upstream)")
+        #expect((upstream["timings_ms"] as? [String: Int]) == [:], "\(upstream)")
+        #expect(upstream["snapshot_queued"] == nil, "no snapshot was asked for (--no-upload): \(upstream)")
+        let downstream = try #require(cameras.first { $0["name"] as? String == "downstream" })
+        #expect((downstream["timings_ms"] as? [String: Int])?.keys.sorted() == ["capture", "classify"], "\(downstream)")
     }
 }
