@@ -37,7 +37,7 @@ public struct CaptureResult: Codable, Sendable, Equatable {
         public var quality: [String]
         /// Outbox id of the stored snapshot.
         public var snapshotID: String?
-        /// Stage timings in milliseconds: `capture`, `decode`, `inference`...
+        /// Stage timings in milliseconds: `capture` and `classify`, each absent when that stage did not run.
         public var timings: [String: Int]
         /// Why this camera has no result.
         public var error: ControlError?

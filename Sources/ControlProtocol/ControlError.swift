@@ -39,6 +39,9 @@ public struct ControlError: Error, Codable, Sendable, Equatable, CustomStringCon
         public static let outboxFull = Code(rawValue: "outbox_full")
         /// The outbox failed to store an item (I/O error, closed, not open); details are in the journal.
         public static let outboxFailed = Code(rawValue: "outbox_failed")
+        /// A capture request joined one already running that queued no snapshot (a scheduled capture whose
+        /// snapshot was not due, or one run with `upload: false`); capture again.
+        public static let captureJoined = Code(rawValue: "capture_joined")
         /// The daemon failed in a way the client cannot fix; details are in the journal.
         public static let `internal` = Code(rawValue: "internal")
     }

@@ -2,6 +2,7 @@ import Control
 import ControlProtocol
 import Foundation
 import Monitoring
+import ObjectLayout
 import Outbox
 import Risk
 import Sensors
@@ -9,6 +10,7 @@ import Uplink
 import Vision
 import Health
 import Settings
+import Timestamps
 
 /// The daemon's answers on the control socket: each command reads from or acts on the running parts.
 public struct DaemonControlBackend: ControlBackend {
@@ -39,17 +41,51 @@ public struct DaemonControlBackend: ControlBackend {
     public func status() async throws(ControlError) -> StatusResult {
         let now = ContinuousClock.now
         let summary = health.summary(at: now)
-        let subsystems = summary.components.map { component in
+        var subsystems = summary.components.map { component in
             StatusResult.Subsystem(name: component.name, state: component.state, sinceSeconds: Self.seconds(now - component.since),
                                    detail: component.detail)
         }
+        var state = summary.state
+        if let outbox = outboxSubsystem() {
+            subsystems.append(outbox)
+            subsystems.sort { $0.name < $1.name }
+            // A refusing outbox drops snapshots or alarms on the floor: the daemon works, but not fully.
+            if outbox.state != HealthState.ok.rawValue, state == .ok { state = .degraded }
+        }
+        var versions = ["remotaird": version]
+        if let model = await parts?.monitor.currentProvenance.modelVersion { versions["model"] = model }
         return StatusResult(
-            deviceID: configuration.deviceID, versions: ["remotaird": version],
-            uptimeSeconds: Self.seconds(now - started), state: summary.state.rawValue, subsystems: subsystems)
+            deviceID: configuration.deviceID, versions: versions,
+            uptimeSeconds: Self.seconds(now - started), state: state.rawValue, subsystems: subsystems)
     }
 
+    /// The daemon's version, and the model and calibration the running main job uses (reloads included).
     public func version() async throws(ControlError) -> VersionResult {
-        VersionResult(daemon: version)
+        guard let provenance = await parts?.monitor.currentProvenance else { return VersionResult(daemon: version) }
+        var components = [
+            "model_sha256": provenance.modelSHA256, "classifier_calibration_sha256": provenance.classifierCalibrationSHA256,
+            "risk_calibration_sha256": provenance.riskCalibrationSHA256,
+        ].filter { !$0.value.isEmpty }
+        if let model = provenance.modelVersion { components["model"] = model }
+        return VersionResult(daemon: version, components: components)
+    }
+
+    /// The outbox as a subsystem: `refusing` while its latest enqueue of some kind was refused (free-space
+    /// floor, full budget), so `status` shows what a refused capture answered; `ok` otherwise.
+    private func outboxSubsystem() -> StatusResult.Subsystem? {
+        guard let outbox = parts?.outbox.outbox else { return nil }
+        let refusals = outbox.refusals()
+        let status = outbox.status()
+        var detail = ["queued": "\(status.queuedItems)", "uploaded": "\(status.uploaded)"]
+        if status.lost > 0 { detail["lost"] = "\(status.lost)" }
+        let space = outbox.freeSpaceReport()
+        if let free = space.free { detail["free_bytes"] = "\(free)" }
+        detail["free_space_floor"] = "\(space.floor)"
+        if !refusals.isEmpty {
+            detail["refusing"] = refusals.sorted { $0.key.rawValue < $1.key.rawValue }
+                .map { "\($0.key.rawValue):\(OutboxDocumentQueue.refusal($0.value).code)" }.joined(separator: ",")
+        }
+        return StatusResult.Subsystem(name: "outbox", state: refusals.isEmpty ? "ok" : "refusing", sinceSeconds: nil, detail: detail)
     }
 
     private func running(_ command: String) throws(ControlError) -> Parts {
@@ -64,7 +100,7 @@ public struct DaemonControlBackend: ControlBackend {
         var readings = parts.sensors.latest().map { reading in
             SensorsResult.Reading(
                 name: reading.metric.rawValue, sensor: reading.sensorID, value: reading.value, unit: reading.unit,
-                ageSeconds: max(0, now.timeIntervalSince(reading.timestamp)), state: statuses[reading.sensorID]?.state.rawValue ?? "ok")
+                ageSeconds: max(0, now.timeIntervalSince(reading.timestamp)), state: statuses[reading.sensorID]?.state.rawValue ?? "unknown")
         }
         // Sensors without a reading still show, with their state (absent, warming, faulted).
         let reporting = Set(readings.map(\.sensor))
@@ -83,24 +119,74 @@ public struct DaemonControlBackend: ControlBackend {
         let start = ContinuousClock.now
         let report = await parts.monitor.capture(trigger: "manual", cameras: names, note: note, upload: upload)
         let cameras = report.cameras.map { camera in
-            ControlProtocol.CaptureResult.Camera(
+            // A camera that gave no frame has no capture or classification time: leave them out rather than say 0.
+            let gaveFrame = camera.verdict != .failed || ["classifier_failed", "label_missing"].contains(camera.error?.code)
+            var timings: [String: Int] = [:]
+            if gaveFrame { timings["capture"] = Int(camera.captureMilliseconds.rounded()) }
+            if let classify = camera.classifyMilliseconds { timings["classify"] = Int(classify.rounded()) }
+            var result = ControlProtocol.CaptureResult.Camera(
                 name: camera.camera, label: camera.label, scores: camera.scores ?? [:], quality: camera.qualityFlags,
-                snapshotID: camera.snapshotID,
-                timings: ["capture": Int(camera.captureMilliseconds.rounded()), "classify": Int((camera.classifyMilliseconds ?? 0).rounded())],
+                snapshotID: camera.snapshotID, timings: timings,
                 error: camera.error.map { ControlError(ControlError.Code(rawValue: $0.code == "device_gone" || $0.code == "absent" ? "camera_offline" : $0.code), $0.message) })
+            // Only a classified (or quality-flagged) frame becomes a snapshot; say whether it really went into the outbox.
+            if upload, camera.verdict != .failed || camera.error?.code == "label_missing" {
+                result.snapshotQueued = camera.snapshotID != nil
+                if camera.snapshotID == nil {
+                    // The monitor records every refusal of a snapshot it tried; none means it did not try: this
+                    // request joined a capture already running that wanted no snapshot, not an outbox failure.
+                    result.snapshotError = camera.snapshotError.map { ControlError(ControlError.Code(rawValue: $0.code), $0.message) }
+                        ?? ControlError(.captureJoined, "this request joined a \(report.trigger) capture already running, which queued no snapshot of \(camera.camera); capture again")
+                }
+            }
+            return result
         }
         let total = Int(((ContinuousClock.now - start) / .milliseconds(1)).rounded())
-        return ControlProtocol.CaptureResult(cameras: cameras, upload: upload, note: note, totalMilliseconds: total)
+        let queued = upload && !cameras.contains { $0.snapshotQueued == false }
+        return ControlProtocol.CaptureResult(cameras: cameras, upload: queued, note: note, totalMilliseconds: total)
     }
 
     public func alarms() async throws(ControlError) -> AlarmsResult {
         let parts = try running("alarms")
         let now = Date()
-        let alarms = await parts.monitor.activeAlarms.map { alarm in
-            AlarmsResult.Alarm(id: alarm.id, kind: alarm.kind.rawValue, severity: alarm.severity.rawValue, message: alarm.reason,
-                               ageSeconds: max(0, now.timeIntervalSince(alarm.raisedAt)), uploaded: false)
+        var alarms: [AlarmsResult.Alarm] = []
+        for alarm in await parts.monitor.activeAlarms {
+            let upload = Self.upload(await parts.monitor.delivery(ofAlarm: alarm.id), outbox: parts.outbox.outbox,
+                                     uplink: configuration.uplink, deviceID: configuration.deviceID, now: now)
+            alarms.append(AlarmsResult.Alarm(
+                id: alarm.id, kind: alarm.kind.rawValue, severity: alarm.severity.rawValue, message: alarm.reason,
+                ageSeconds: max(0, now.timeIntervalSince(alarm.raisedAt)), uploaded: upload.state == "uploaded", upload: upload))
         }
         return AlarmsResult(alarms: alarms)
+    }
+
+    /// An alarm document's upload state, read from the main job (which item) and the outbox (how far it got).
+    static func upload(_ delivery: AlarmDelivery, outbox: Outbox?, uplink: UplinkSettings, deviceID: String, now: Date) -> AlarmsResult.Upload {
+        switch delivery {
+        case .unknown:
+            return AlarmsResult.Upload(state: "unknown")
+        case .notQueued:
+            let refusal = outbox?.refusals()[.alarm].map { OutboxDocumentQueue.refusal($0) }
+            return AlarmsResult.Upload(state: "not_queued",
+                                       lastError: refusal.map { "\($0.code): \($0.message)" } ?? "the outbox did not accept it; retried every capture")
+        case .queued(let text):
+            guard let id = ItemID(text), let outbox else { return AlarmsResult.Upload(state: "unknown", itemID: text) }
+            switch outbox.progress(of: id) {
+            case .queued(_, _, let attempts, let lastError):
+                return AlarmsResult.Upload(state: "queued", itemID: text, attempts: attempts, lastError: lastError)
+            case .uploading(_, _, let attempts):
+                return AlarmsResult.Upload(state: "uploading", itemID: text, attempts: attempts)
+            case .uploaded(let kind, let createdAt, let uploadedAt):
+                // The key the upload worker PUT the document under (the same layout function).
+                let key = ObjectKey.make(prefix: uplink.prefix, deviceID: deviceID, kind: kind.rawValue, createdAt: createdAt,
+                                         id: id.rawValue, fileExtension: Blob.Part.json.rawValue)
+                return AlarmsResult.Upload(state: "uploaded", itemID: text, uploadedAt: UTCTime(uploadedAt).extended(),
+                                           uploadedAgeSeconds: max(0, now.timeIntervalSince(uploadedAt)), objectKey: key)
+            case .lost(_, _, let reason):
+                return AlarmsResult.Upload(state: "lost", itemID: text, lastError: reason)
+            case .unknown:
+                return AlarmsResult.Upload(state: "unknown", itemID: text, lastError: "not in the outbox and no upload recorded (evicted or expired)")
+            }
+        }
     }
 
     public func outbox() async throws(ControlError) -> OutboxResult {
