@@ -109,11 +109,15 @@ import TestSupport
                     }
                 }
                 let output = try classifier.run(input: tensor).output
-                // classify(jpeg:) itself scores exactly this tensor (fused input quantization included).
+                // classify(jpeg:) itself scores this tensor (fused input quantization included). Within 4 float
+                // steps, not exactly: a float graph's two runs were seen 1 to 4 steps apart (resnet_float, up to
+                // 6e-8, in one whole run of scripts/test; equal when the suite ran alone). A different tensor
+                // moves the scores by orders of magnitude more.
                 let scores = try classifier.classify(jpeg: jpeg).scores
                 let probabilities = classifier.appliesSoftmax ? Self.softmax(output) : output.map(Double.init)
                 for (index, label) in classifier.labels.enumerated() {
-                    #expect(abs((scores[label] ?? .nan) - probabilities[index]) <= 1e-12, "\(item.name) \(frame): classify vs run")
+                    let allowed = 4 * Double(Float.ulpOfOne) * max(1, abs(probabilities[index]))
+                    #expect(abs((scores[label] ?? .nan) - probabilities[index]) <= allowed, "\(item.name) \(frame): classify vs run")
                 }
                 tensors += tensor
                 outputs.append(output)
