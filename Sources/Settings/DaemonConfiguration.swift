@@ -44,6 +44,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var uplink: UplinkSettings
     public var control: ControlSettings
     public var simulation: SimulationSettings
+    /// Model updates from signed bundles (issue 22); nil (the section absent) means off.
+    public var models: ModelsSettings?
 
     /// Reads and validates a configuration file.
     public static func load(
@@ -83,6 +85,11 @@ public struct DaemonConfiguration: Sendable, Equatable {
         uplink = try map.section("uplink") { m throws(ConfigurationError) in try UplinkSettings(m) }
         control = try map.section("control") { m throws(ConfigurationError) in try ControlSettings(m) }
         simulation = try map.section("simulation") { m throws(ConfigurationError) in try SimulationSettings(m) }
+        models = map.optional("models") == nil ? nil : try map.section("models") { m throws(ConfigurationError) in try ModelsSettings(m) }
+        if models != nil, uplink.endpoint == nil {
+            throw ConfigurationError(file: file, keyPath: "models", line: map.optional("models")?.line,
+                                     problem: .invalid("bundles are fetched through the uplink: set uplink.endpoint (https://... or file:///...)"))
+        }
         try map.finish()
     }
 
