@@ -226,6 +226,13 @@ let testTargets: [Target] = [
     .testTarget(name: "DaemonTests", dependencies: ["Daemon", "Settings", "TestSupport", "ControlProtocol", "Control", "Health", lifecycle, log], swiftSettings: swiftSettings),
 ]
 
+// MARK: - Model updates (issue 22): signed bundles from S3, verified and reproduced on the board, activated atomically
+
+let modelUpdateTargets: [Target] = [
+    .target(name: "ModelUpdates", dependencies: ["Settings", "Inference", crypto], swiftSettings: swiftSettings),
+    .testTarget(name: "ModelUpdatesTests", dependencies: ["ModelUpdates", "Settings", "Inference", crypto], swiftSettings: swiftSettings),
+]
+
 let package = Package(
     name: "Remotair",
     platforms: [.macOS(.v15)],
@@ -246,6 +253,6 @@ let package = Package(
     ],
     targets: cTargets + foundationTargets + riskTargets + simulationTargets + appTargets + testTargets
         + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
-        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets,
+        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets + modelUpdateTargets,
     swiftLanguageModes: [.v6]
 )

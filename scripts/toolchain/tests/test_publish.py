@@ -129,3 +129,21 @@ def test_command_line_publishes_to_a_file_endpoint(tmp_path, capsys):
     assert (out / "fleet/models/canary/latest.json").is_file()
     assert not list(out.rglob("*.tmp"))
     assert "published 2026.12.7" in capsys.readouterr().out
+
+
+# BundleVerifier.measuredReferenceTolerance (Sources/ModelUpdates/BundleVerifier.swift) is set from this test.
+BOARD_TOLERANCE = 0.15
+
+
+def test_reference_scores_reproduce_through_remotaird_within_the_board_tolerance(key):
+    from toolchain import evaluate
+
+    binary = evaluate.find_remotaird(ROOT)
+    if binary is None:
+        pytest.skip("no remotaird build (swift build) to score on the board's path")
+    frames = sorted((ROOT / "Calibration/simulation/frames").glob("*/*.jpg"))
+    ort = publish.reference_scores(ROOT / "Calibration/duct-classifier.onnx", frames, ["clean", "dirty"])
+    board = evaluate.score_remotaird(binary, ROOT / "Calibration/duct-classifier.onnx", frames, ["clean", "dirty"])
+    diffs = sorted(abs(o["dirty"] - b[1]) for o, b in zip(ort, board))
+    print(f"board vs onnxruntime over {len(diffs)} frames: median {diffs[len(diffs) // 2]:.4f}, max {diffs[-1]:.4f}")
+    assert diffs[-1] <= BOARD_TOLERANCE

@@ -1,0 +1,1 @@
+hJfzFjZhlhkfS/oSkkWZ0mMORiAQ3GabENi3ZOudr1jb4pZdyyJsubOsVnwSRUxa6rwbIBJy9ivQ7YnWHKUzCg==
