@@ -229,8 +229,8 @@ let testTargets: [Target] = [
 // MARK: - Model updates (issue 22): signed bundles from S3, verified and reproduced on the board, activated atomically
 
 let modelUpdateTargets: [Target] = [
-    .target(name: "ModelUpdates", dependencies: ["Settings", "Inference", crypto], swiftSettings: swiftSettings),
-    .testTarget(name: "ModelUpdatesTests", dependencies: ["ModelUpdates", "Settings", "Inference", crypto], swiftSettings: swiftSettings),
+    .target(name: "ModelUpdates", dependencies: ["Settings", "Inference", "Syscalls", crypto, log, lifecycle], swiftSettings: swiftSettings),
+    .testTarget(name: "ModelUpdatesTests", dependencies: ["ModelUpdates", "Settings", "Inference", crypto, log], swiftSettings: swiftSettings),
 ]
 
 let package = Package(

@@ -187,6 +187,11 @@ public struct ModelStore: Sendable {
         return state
     }
 
+    /// Puts back a state read before an activation whose swap failed (the new folder stays until pruned).
+    public func restore(_ state: State) throws(ModelStoreError) {
+        try write(state)
+    }
+
     /// Drops the current record (it failed to load) in favour of the previous one; see `Startup`.
     public func fallBack(at date: Date) throws(ModelStoreError) -> State {
         try rollback(at: date)
