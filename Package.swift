@@ -159,7 +159,7 @@ let daemonLinkerSettings: [LinkerSetting] = [
 ]
 
 let appTargets: [Target] = [
-    .target(name: "Daemon", dependencies: daemonDependencies + ["Geometry", "Vision", "V4L2", "GPIO", "Simulation"], swiftSettings: swiftSettings),
+    .target(name: "Daemon", dependencies: daemonDependencies + ["Geometry", "Vision", "V4L2", "GPIO", "Simulation", "ModelUpdates"], swiftSettings: swiftSettings),
     .target(name: "FieldTools", dependencies: ["Daemon", "Simulation", "Settings", "Journal", "Sensors", "Vision", "Inference", log], swiftSettings: swiftSettings),
     .testTarget(name: "FieldToolsTests", dependencies: ["FieldTools", "Daemon", "Simulation", "Settings", "Inference", "JPEG", "TestSupport"], swiftSettings: swiftSettings),
     .executableTarget(name: "remotaird", dependencies: ["FieldTools", "Daemon", "Settings", "Syscalls", argumentParser], exclude: ["symbol-order.txt", "link"],

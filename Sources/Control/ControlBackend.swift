@@ -19,3 +19,10 @@ public protocol ControlBackend: Sendable {
     func calibrateCO2(ppm: Int) async throws(ControlError) -> CalibrationResult
     func version() async throws(ControlError) -> VersionResult
 }
+
+/// Model bundles (issue 22): a backend without them (tests, older wiring) answers `not_available`.
+public protocol ModelControlBackend: Sendable {
+    func model() async throws(ControlError) -> ModelResult
+    /// Back to the previous model; answers what runs now.
+    func modelRollback() async throws(ControlError) -> ModelResult
+}

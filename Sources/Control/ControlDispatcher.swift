@@ -51,6 +51,8 @@ public struct ControlDispatcher: Sendable {
         case .outboxFlush: return ResponseLine.success(id: id, try await backend.outboxFlush())
         case .reload: return ResponseLine.success(id: id, try await backend.reload())
         case .version: return ResponseLine.success(id: id, try await backend.version())
+        case .model: return ResponseLine.success(id: id, try await modelBackend().model())
+        case .modelRollback: return ResponseLine.success(id: id, try await modelRollback(peer: peer))
         case .capture:
             let arguments = try Self.captureArguments(request.args)
             return ResponseLine.success(id: id, try await capture(arguments, peer: peer))
@@ -64,6 +66,31 @@ public struct ControlDispatcher: Sendable {
                 "reference_ppm": .stringConvertible(ppm), "correction_ppm": .stringConvertible(result.correctionPPM),
             ]) { $1 })
             return ResponseLine.success(id: id, result)
+        }
+    }
+
+    private func modelBackend() throws(ControlError) -> any ModelControlBackend {
+        guard let models = backend as? any ModelControlBackend else { throw ControlError(.notAvailable, "this daemon has no model updates") }
+        return models
+    }
+
+    /// Rolls back and writes the audit line, like a manual capture: who, when, from which model to which.
+    private func modelRollback(peer: PeerCredentials) async throws(ControlError) -> ModelResult {
+        var audit = Self.metadata(peer, id: nil)
+        audit["at"] = .string(UTCTime(Date()).extended())
+        let models = try modelBackend()
+        let before = try? await models.model()
+        do {
+            let result = try await models.modelRollback()
+            audit["from"] = .string(before?.current?.version ?? "none")
+            audit["to"] = .string(result.current?.version ?? "none")
+            audit["sha256"] = .string(result.current?.sha256 ?? "")
+            logger.notice("audit: model rollback", metadata: audit)
+            return result
+        } catch {
+            audit["outcome"] = .string(error.code.rawValue)
+            logger.notice("audit: model rollback", metadata: audit)
+            throw error
         }
     }
 

@@ -60,6 +60,7 @@ public enum ControlCall {
         case .reload: return finish(line, json: json, as: ReloadResult.self, renderer.reload)
         case .calibrateCO2: return finish(line, json: json, as: CalibrationResult.self, renderer.calibration)
         case .version: return finish(line, json: json, as: VersionResult.self) { renderer.version($0, client: clientVersion) }
+        case .model, .modelRollback: return finish(line, json: json, as: ModelResult.self, renderer.model)
         }
     }
 

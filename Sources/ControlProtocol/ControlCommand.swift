@@ -10,12 +10,15 @@ public enum ControlCommand: String, Sendable, CaseIterable, Codable {
     case reload
     case calibrateCO2 = "calibrate-co2"
     case version
+    /// `remotairctl model` and `remotairctl model rollback` (issue 22).
+    case model
+    case modelRollback = "model-rollback"
 
     /// Commands that change state are logged with the peer's uid, gid and pid.
     public var changesState: Bool {
         switch self {
-        case .capture, .outboxFlush, .reload, .calibrateCO2: true
-        case .status, .sensors, .alarms, .outbox, .version: false
+        case .capture, .outboxFlush, .reload, .calibrateCO2, .modelRollback: true
+        case .status, .sensors, .alarms, .outbox, .version, .model: false
         }
     }
 }

@@ -30,6 +30,8 @@ public struct Daemon: Sendable {
     private let sensorCalibration: Result<SensorCalibration.Resolved, ConfigurationError>
     /// The durable outbox and its upload worker: opened (and recovered) in `prepare()`, before READY=1.
     public let outbox = OutboxRuntime()
+    /// Model bundles (issue 22): the active bundle's folder, the updater, a start-up fallback.
+    public let models = ModelsRuntime()
     /// What the command line set over the file; a reload applies it again.
     public let overrides: CommandLineOverrides
     private let environment: [String: String]
@@ -104,7 +106,7 @@ public struct Daemon: Sendable {
         let backend = DaemonControlBackend(
             configuration: configuration, health: health, version: Self.version,
             parts: .init(monitor: job.monitor, cameras: cameras.coordinator, sensors: sensors, sensorService: sensorService,
-                         outbox: outbox, reloader: reloader))
+                         outbox: outbox, reloader: reloader, models: models))
         var control = ControlServer(
             settings: configuration.control,
             socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
@@ -116,6 +118,8 @@ public struct Daemon: Sendable {
             services.append(uplink)
         }
         services += job.services
+        let modelQueue = OutboxDocumentQueue(runtime: outbox, uplink: configuration.uplink, outboxSettings: configuration.outbox, deviceID: configuration.deviceID)
+        if let models = makeModelUpdateService(modelSet: modelSet, reloader: reloader, queue: modelQueue, environment: environment, logger: logger) { services.append(models) }
         services.append(control)
         return services
     }
@@ -123,7 +127,7 @@ public struct Daemon: Sendable {
     /// Runs until SIGTERM or SIGINT, then shuts every service down gracefully.
     public func run(logger: Logger) async throws {
         try prepare()
-        let modelSet = try ModelSet.load(configuration: configuration, version: Self.version)
+        let modelSet = try loadStartupModelSet(logger: logger)
         logger.notice("model loaded", metadata: [
             "model": .string(modelSet.calibration.classifier.model), "sha256": .string(modelSet.classifier.modelSHA256),
             "labels": .string(modelSet.classifier.labels.joined(separator: ",")),

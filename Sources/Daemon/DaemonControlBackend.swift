@@ -22,6 +22,7 @@ public struct DaemonControlBackend: ControlBackend {
         let sensorService: SensorService
         let outbox: OutboxRuntime
         let reloader: Reloader
+        var models = ModelsRuntime()
     }
 
     let configuration: DaemonConfiguration

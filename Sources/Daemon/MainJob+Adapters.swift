@@ -122,6 +122,7 @@ extension ItemKind {
         case .alarm: self = .alarm
         case .snapshot: self = .snapshot
         case .sample: self = .sample
+        case .status: self = .status
         }
     }
 }

@@ -19,11 +19,12 @@ public struct ModelSet: Sendable {
     public let settings: MonitorSettings
     public let provenance: Provenance
 
-    /// Loads and validates the set; every problem names the file and what is wrong.
-    public static func load(configuration: DaemonConfiguration, version: String) throws(DaemonError) -> ModelSet {
+    /// Loads and validates the set; every problem names the file and what is wrong. `classifierDirectory` is an
+    /// activated model bundle's folder (issue 22), whose classifier.yaml and model replace the calibration directory's.
+    public static func load(configuration: DaemonConfiguration, version: String, classifierDirectory: String? = nil) throws(DaemonError) -> ModelSet {
         let calibration: CalibrationSet
         do {
-            calibration = try CalibrationSet.load(directory: configuration.calibrationDirectory, riskFile: configuration.riskFile)
+            calibration = try CalibrationSet.load(directory: classifierDirectory ?? configuration.calibrationDirectory, riskFile: configuration.riskFile)
         } catch {
             throw DaemonError(component: "calibration", message: error.description)
         }

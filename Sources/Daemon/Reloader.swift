@@ -46,7 +46,7 @@ public actor Reloader {
         }
         let modelSet: ModelSet
         do {
-            modelSet = try ModelSet.load(configuration: next, version: Daemon.version)
+            modelSet = try ModelSet.load(configuration: next, version: Daemon.version, classifierDirectory: daemon.models.folder)
         } catch {
             logger.error("reload refused; keeping the running model and calibration", metadata: ["error": .string(error.description)])
             return .failed(error.description)

@@ -62,6 +62,8 @@ public actor ModelUpdater {
     let swap: @Sendable (String) async throws -> Void
     /// Queues the `model_activated` event.
     let announce: @Sendable (ModelActivation) async -> Void
+    /// Called after every check and rollback with the new status (the daemon shows it in `remotairctl status`).
+    let report: @Sendable (ModelUpdateStatus) -> Void
     let clock: @Sendable () -> Date
     let logger: Logger
     /// The calibration directory's model: what runs while no bundle was ever activated (channel `calibration`).
@@ -73,7 +75,7 @@ public actor ModelUpdater {
     public init(settings: ModelsSettings, prefix: String, store: ModelStore, source: any BundleSource, verifier: BundleVerifier,
                 runtime: ClassifierRuntime, baseline: ModelStore.Record?, startupFallback: String? = nil,
                 swap: @escaping @Sendable (String) async throws -> Void, announce: @escaping @Sendable (ModelActivation) async -> Void,
-                clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
+                report: @escaping @Sendable (ModelUpdateStatus) -> Void = { _ in }, clock: @escaping @Sendable () -> Date = { Date() }, logger: Logger) {
         self.settings = settings
         channelKey = (prefix.isEmpty ? "" : prefix + "/") + "models/" + settings.channel
         self.store = store
@@ -83,6 +85,7 @@ public actor ModelUpdater {
         self.baseline = baseline
         self.swap = swap
         self.announce = announce
+        self.report = report
         self.clock = clock
         self.logger = logger
         let state = (try? store.state()) ?? ModelStore.State()
@@ -114,6 +117,7 @@ public actor ModelUpdater {
         case let .skipped(why): status.lastCheckResult = why
         case let .failed(message): status.lastCheckResult = "error: \(message)"
         }
+        report(status)
         return outcome
     }
 
@@ -215,6 +219,7 @@ public actor ModelUpdater {
         let activation = ModelActivation(old: state.current, new: next.current ?? previous, reason: "rollback")
         logger.notice("model rolled back", metadata: ["version": .string(previous.version), "from": .string(state.current?.version ?? "")])
         await announce(activation)
+        report(status)
         return activation
     }
 }

@@ -124,6 +124,8 @@ public enum DocumentKind: String, Sendable, CaseIterable {
     case snapshot
     /// A retraining sample: JPEG plus its sidecar.
     case sample
+    /// A status event (JSON), e.g. `model_activated`.
+    case status
 }
 
 /// Why a document was made: what an alarm is about outranks the periodic record when the disk is full.

@@ -20,7 +20,7 @@ struct RemotairCtl: ParsableCommand {
         version: ControlCall.clientVersion,
         subcommands: [
             Status.self, Sensors.self, Capture.self, Alarms.self, Outbox.self, OutboxFlush.self,
-            Reload.self, CalibrateCO2.self, Version.self,
+            Reload.self, CalibrateCO2.self, Version.self, Model.self,
         ]
     )
 
@@ -178,4 +178,18 @@ struct Version: CallCommand {
     static let configuration = CommandConfiguration(abstract: "Daemon, protocol and client versions.")
     @OptionGroup var options: ClientOptions
     var command: ControlCommand { .version }
+}
+
+struct Model: CallCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Current and previous model (version, SHA-256, activation time), channel, last check and last refusal.",
+        subcommands: [ModelRollback.self])
+    @OptionGroup var options: ClientOptions
+    var command: ControlCommand { .model }
+}
+
+struct ModelRollback: CallCommand {
+    static let configuration = CommandConfiguration(commandName: "rollback", abstract: "Go back to the previous model (logged with who asked).")
+    @OptionGroup var options: ClientOptions
+    var command: ControlCommand { .modelRollback }
 }
