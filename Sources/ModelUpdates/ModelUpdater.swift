@@ -121,8 +121,10 @@ public actor ModelUpdater {
         return outcome
     }
 
-    private func refuse(_ version: String, _ reason: ModelRefusal) -> Outcome {
-        if refusals.updateValue(reason, forKey: version) == nil {
+    /// `key` tells refusals of one version apart when there is no trusted version yet (a pointer that does not verify
+    /// is keyed by its digest, so each new bad pointer is reported once).
+    private func refuse(_ version: String, _ reason: ModelRefusal, key: String? = nil) -> Outcome {
+        if refusals.updateValue(reason, forKey: key ?? version) == nil {
             logger.error("model bundle refused", metadata: ["version": .string(version), "reason": .string(reason.code), "detail": .string(reason.description)])
             status.lastRefusal = .init(version: version, reason: reason, at: clock())
         }
@@ -140,7 +142,11 @@ public actor ModelUpdater {
             return .failed("\(channelKey)/latest.json: \(error)")
         }
         let pointer: LatestPointer
-        do { pointer = try LatestPointer.parse(pointerBytes, keys: verifier.keys) } catch { return refuse("latest.json", error) }
+        let pointerKey = "latest.json " + SHA256Hex.of(pointerBytes)
+        do { pointer = try LatestPointer.parse(pointerBytes, keys: verifier.keys) } catch { return refuse("latest.json", error, key: pointerKey) }
+        guard pointer.channel == settings.channel else {
+            return refuse("latest.json", .malformed(file: "latest.json", problem: "it is for channel '\(pointer.channel)', not '\(settings.channel)'"), key: pointerKey)
+        }
         let version = pointer.version.description
         let running = (state.current ?? baseline).flatMap { ModelVersion($0.version) }
         if state.current?.version == version { return .upToDate }
