@@ -63,6 +63,32 @@ def test_malformed_sidecars_are_named_and_counted_and_fail_above_the_share(tmp_p
     assert len(out.read_text().splitlines()) == 8
 
 
-def test_s3_source_needs_a_mirror(tmp_path, capsys):
-    assert main(["--from", "s3://bkt/fleet", "--out", str(tmp_path / "m.jsonl")]) == 2
-    assert "--s3-mirror" in capsys.readouterr().err
+def test_s3_source_is_read_from_the_bucket_itself(tmp_path, monkeypatch, capsys):
+    """Without --s3-mirror, s3://bucket/prefix is listed and read with boto3 (moto here), giving the mirror's manifest."""
+    import boto3
+    from moto import mock_aws
+
+    mirror = tmp_path / "mirror"
+    upload(mirror, "dev1", "snapshot", "a1", "clean", 0)
+    upload(mirror, "dev1", "sample", "a2", "dirty", 1)
+    upload(mirror, "dev2", "snapshot", "b2", None)
+    upload(mirror, "dev2", "snapshot", "b4", "dirty", 1)
+    (mirror / "bkt/fleet/dev2/snapshot/2026/11/27/b4.jpg").unlink()  # a sidecar whose image never arrived
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        s3 = boto3.client("s3")
+        s3.create_bucket(Bucket="bkt")
+        for path in sorted((mirror / "bkt").rglob("*.*")):
+            s3.put_object(Bucket="bkt", Key=path.relative_to(mirror / "bkt").as_posix(), Body=path.read_bytes())
+        from_bucket, from_mirror = tmp_path / "bucket.jsonl", tmp_path / "mirror.jsonl"
+        assert main(["--from", "s3://bkt/fleet", "--out", str(from_bucket), "--max-bad-share", "0.5"]) == 0
+        err = capsys.readouterr().err
+        assert "2 lines, 1 malformed sidecars, 1 without ground_truth" in err
+        assert "s3://bkt/fleet/dev2/snapshot/2026/11/27/b4.json: image b4.jpg missing" in err
+        assert main(["--from", "s3://bkt/fleet", "--s3-mirror", str(mirror), "--out", str(from_mirror),
+                     "--max-bad-share", "0.5"]) == 0
+        assert from_bucket.read_text() == from_mirror.read_text()
+        assert main(["--from", "s3://nosuchbucket/fleet", "--out", str(tmp_path / "x.jsonl")]) == 2
+        assert "cannot list the bucket" in capsys.readouterr().err
