@@ -55,6 +55,8 @@ import Testing
         let swaps = Mutex<[String]>([])
         let events = Mutex<[ModelActivation]>([])
         let failSwap = Mutex(false)
+        /// A clock that moves one second per reading, so two events never share a time.
+        let tick = Mutex(1_800_000_000.0)
     }
 
     let directory = NSTemporaryDirectory() + "model-updater-" + UUID().uuidString
@@ -76,6 +78,7 @@ import Testing
                 recorder.swaps.withLock { $0.append(folder) }
             },
             announce: { activation in recorder.events.withLock { $0.append(activation) } },
+            clock: { Date(timeIntervalSince1970: recorder.tick.withLock { $0 += 1; return $0 }) },
             logger: Logger(label: "test"))
     }
 
@@ -127,6 +130,19 @@ import Testing
         let updater = try updater()
         try bucket.publish(version: "2026.12.8", signer: BundleVerifierTests.Resigner())
         #expect(await updater.check() == .refused("latest.json", .signature(file: "latest.json", keyID: nil)))
+    }
+
+    @Test func eachNewPointerThatDoesNotVerifyIsReportedNotOnlyTheFirst() async throws {
+        let updater = try updater()
+        try bucket.publish(version: "2026.12.8", signer: BundleVerifierTests.Resigner())
+        _ = await updater.check()
+        let first = try #require(await updater.status.lastRefusal)
+        // A second bad pointer: a stranger's again, for another version.
+        try bucket.publish(version: "2026.12.10", signer: BundleVerifierTests.Resigner())
+        _ = await updater.check()
+        let second = try #require(await updater.status.lastRefusal)
+        #expect(second.reason.code == "signature")
+        #expect(second.at > first.at, "the second bad pointer was not reported")
     }
 
     @Test func rollbackGoesBackAndThePollerLeavesTheVersionAlone() async throws {
