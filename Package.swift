@@ -3,7 +3,7 @@
 //   C*            system libraries and C shims (ioctl numbers Swift cannot import)
 //   Syscalls, I2C, V4L2, GPIO      thin OS/hardware seams: protocols, Linux implementations, no policy
 //   Settings, Journal, Health, Systemd, Geometry   configuration, logging, liveness, service manager integration, the region type
-//   feature targets (Sensors, Vision, Inference, Outbox, Uplink, Risk, Control)  policy and drivers
+//   feature targets (Sensors, Vision, Inference, Outbox, Uplink, Risk, Control, ModelUpdates)  policy and drivers
 //   ControlProtocol   the control socket's wire types, depending on nothing (remotairctl links no server)
 //   Simulation    the simulated board (a product feature): emulator preset, replayed cameras, in-memory GPIO, scenarios
 //   Daemon        wires services into one ServiceGroup

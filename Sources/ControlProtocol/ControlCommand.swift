@@ -1,5 +1,5 @@
 /// The commands the control socket answers; the raw value is the `cmd` on the wire and the
-/// `remotairctl` subcommand name.
+/// `remotairctl` subcommand name (`model-rollback` is `remotairctl model rollback`).
 public enum ControlCommand: String, Sendable, CaseIterable, Codable {
     case status
     case sensors
