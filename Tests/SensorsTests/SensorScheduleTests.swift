@@ -116,16 +116,19 @@ import Testing
         #expect(schedule.takeDue(at: .seconds(3)) == [0, 1])
     }
 
-    @Test func aStepRunningLongerThanTheLimitIsStuck() {
-        var schedule = SensorSchedule(intervals: [Self.s(1), Self.s(60)], now: .zero)
+    @Test func aStepRunningLongerThanTheLimitOrADueSensorNotStartedIsStuck() {
+        var schedule = SensorSchedule(intervals: [Self.s(1), Self.s(3600)], now: .zero)
         _ = schedule.takeDue(at: .zero)
         schedule.finished(1, at: Self.s(0.1), after: .interval)
         #expect(schedule.stuck(at: .seconds(150), limit: .seconds(150)) == [])
         #expect(schedule.stuck(at: Self.s(150.1), limit: .seconds(150)) == [0])
-        // Waiting for a due time, however long, is not being stuck.
-        schedule.finished(0, at: Self.s(150.2), after: .delay(.seconds(3600)))
-        #expect(schedule.stuck(at: .seconds(4000), limit: .seconds(150)) == [])
+        // Waiting for a due time, however long (a backoff, an interval of an hour), is not being stuck.
+        schedule.finished(0, at: Self.s(150.2), after: .delay(.seconds(3000)))
+        #expect(schedule.stuck(at: .seconds(3150), limit: .seconds(150)) == [])
         #expect(schedule.busyCount == 0)
+        // Due and not started for longer than the limit: the scheduler itself stopped.
+        #expect(schedule.stuck(at: Self.s(3300.3), limit: .seconds(150)) == [0])
+        #expect(schedule.stuck(at: Self.s(3750.1), limit: .seconds(150)) == [0, 1])
     }
 
     @Test func gridPoints() {

@@ -93,9 +93,14 @@ public struct SensorSchedule: Sendable {
         entries[index] = entry
     }
 
-    /// The sensors whose step has run for longer than `limit` at `now` (hung in a bus call, for the watchdog).
+    /// For the watchdog: the sensors whose step has run for longer than `limit` at `now` (hung in a bus call), or
+    /// that have been due for longer than `limit` without a step (the scheduler itself stopped).
     public func stuck(at now: Duration, limit: Duration) -> [Int] {
-        entries.indices.filter { index in entries[index].startedAt.map { now - $0 > limit } ?? false }
+        entries.indices.filter { index in
+            let entry = entries[index]
+            if let startedAt = entry.startedAt { return now - startedAt > limit }
+            return entry.due.map { now - $0 > limit } ?? false
+        }
     }
 
     /// The first multiple of `interval` strictly after `time`.

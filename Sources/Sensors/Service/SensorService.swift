@@ -177,7 +177,7 @@ public final class SensorService: Service, Sendable {
     }
 
     /// Beats the health loop while no sensor's step has run for more than 150 s (one stuck in a hung ioctl stops
-    /// the beat). Checks once a minute, not every 2 s (issue 20): the registry's 180 s period runs from the last
+    /// the beat) and no sensor has been due for more than 150 s without a step (the scheduler stopped). Checks once a minute, not every 2 s (issue 20): the registry's 180 s period runs from the last
     /// beat, and the last beat before a hang still comes at most 150 s after the hung step began, so a hang
     /// stops the watchdog no later than before (possibly sooner), and beats stay well within the period.
     private func watchLiveness(loop: String) async {
