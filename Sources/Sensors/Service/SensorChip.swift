@@ -33,7 +33,8 @@ public enum SensorOperation: Sendable, Equatable {
     case fanCleaning
 }
 
-/// One chip family's start-up and sampling sequence. Adapters are owned by a single runner task.
+/// One chip family's start-up and sampling sequence. An adapter is held by one task at a time: the one running
+/// its sensor's step.
 protocol SensorChip: Sendable {
     /// Probes and initialises the chip; returns its serial (when it has one).
     mutating func start(_ env: ChipEnvironment) async throws(SensorError) -> String?
