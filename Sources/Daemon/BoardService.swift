@@ -2,6 +2,7 @@ import Health
 import Logging
 import ServiceLifecycle
 import Settings
+import Timestamps
 
 /// Announces the board and keeps a heartbeat for it; the feature services hang off the same board.
 struct BoardService: Service {
@@ -18,7 +19,8 @@ struct BoardService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             health.beat(name)
             // Half the registered period is enough to never miss it; every 2 s was 5 beats per period (issue 20).
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(5)) }
+            // To the next 5 s grid point, in a wake-up of the sensors (WakeGrid).
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: WakeGrid.delayToNext(.seconds(5))) }
         }
     }
 }

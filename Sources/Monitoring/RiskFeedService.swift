@@ -2,6 +2,7 @@ import Foundation
 import Health
 import Risk
 import ServiceLifecycle
+import Timestamps
 
 /// Feeds the risk engine with what is not a capture: sensor readings, sensor and camera states, outbox
 /// fill; and sets the status LED from the overall risk. Polls every few seconds: the rules work on minutes.
@@ -32,7 +33,8 @@ public struct RiskFeedService: Service {
             await indicator.setAlarm(await monitor.overall == .alarm)
             // The risk component is healthy while it runs; what it found is detail, not a device fault.
             health.publish("risk", state: "ok", detail: ["severity": await monitor.overall.rawValue, "alarms": "\(await monitor.activeAlarms.count)"])
-            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: period) }
+            // To the next grid point, in the sensors' wake-up (issue 20); never later than a period after this pass.
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: WakeGrid.delayToNext(period)) }
         }
     }
 

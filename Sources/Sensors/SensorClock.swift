@@ -13,13 +13,17 @@ public protocol SensorClock: Sendable {
     func sleep(for duration: Duration) async
 }
 
-/// The real clock.
+/// The real clock. Monotonic time counts from boot (CLOCK_BOOTTIME, which `ContinuousClock` and `Task.sleep`
+/// use on Linux), so the scheduler's grid of due times is the one every other periodic loop of the daemon
+/// aligns to (Timestamps' `WakeGrid`), and they wake together.
 public struct SystemSensorClock: SensorClock {
-    private let origin = ContinuousClock.now
-
     public init() {}
 
-    public func now() -> Duration { ContinuousClock.now - origin }
+    public func now() -> Duration {
+        var time = timespec()
+        clock_gettime(CLOCK_BOOTTIME, &time)
+        return .seconds(Int64(time.tv_sec)) + .nanoseconds(Int64(time.tv_nsec))
+    }
     public func date() -> Date { Date() }
     public func sleep(for duration: Duration) async { try? await Task.sleep(for: duration) }
 }

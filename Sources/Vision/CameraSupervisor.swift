@@ -5,6 +5,7 @@ import Journal
 import Logging
 import ServiceLifecycle
 import Settings
+import Timestamps
 
 /// A snapshot ready for the classifier and the outbox: a validated JPEG with its quality flags.
 public struct Snapshot: Sendable {
@@ -246,7 +247,8 @@ public actor CameraSupervisor: Service {
         try? await cancelWhenGracefulShutdown { [self] in
             while !Task.isCancelled {
                 await self.maintain()
-                try await Task.sleep(for: interval)
+                // To the next grid point, shared with the other camera and the sensors (issue 20).
+                try await Task.sleep(for: WakeGrid.delayToNext(interval))
             }
         }
         await shutdown()

@@ -7,7 +7,7 @@ import Synchronization
 /// every runner step at its exact simulated time, without real waiting and without races.
 final class ManualClock: SensorClock {
     private struct Sleeper { var id: Int; var deadline: Duration; var continuation: CheckedContinuation<Void, Never> }
-    private struct State { var now: Duration = .zero; var sleepers: [Sleeper] = []; var nextID = 0 }
+    private struct State { var now: Duration = .zero; var sleepers: [Sleeper] = []; var nextID = 0; var sleeps = 0 }
     private let state = Mutex(State())
     private let start = Date(timeIntervalSince1970: 1_800_000_000)
 
@@ -17,6 +17,7 @@ final class ManualClock: SensorClock {
 
     func sleep(for duration: Duration) async {
         let id = state.withLock { state -> Int in
+            state.sleeps += 1
             state.nextID += 1
             return state.nextID
         }
@@ -40,17 +41,24 @@ final class ManualClock: SensorClock {
 
     var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 
-    /// Waits (in real time, briefly) until `count` tasks sleep on this clock.
-    func waitForSleepers(_ count: Int) async {
+    /// How many times anyone slept on the clock: each sleep is a timer, and a thread wake-up, on a real clock.
+    var sleepCount: Int { state.withLock { $0.sleeps } }
+
+    /// Waits (in real time, briefly) until at least `count()` tasks sleep on this clock.
+    func waitForSleepers(_ count: () -> Int) async {
         for _ in 0..<20_000 {
-            if sleeperCount >= count { return }
+            if sleeperCount >= count() { return }
             try? await Task.sleep(for: .microseconds(200))
         }
     }
 
-    /// Advances time by `duration`, waking sleepers in deadline order; `sleepers` is how many tasks sleep on
-    /// the clock when the system is idle (the number of sensor runners).
+    /// Advances time by `duration`, waking sleepers in deadline order; `sleepers` is how many tasks sleep on the
+    /// clock once the system under test has nothing to do until the clock moves (asked again after each wake-up).
     func advance(by duration: Duration, sleepers: Int) async {
+        await advance(by: duration, sleepers: { sleepers })
+    }
+
+    func advance(by duration: Duration, sleepers: () -> Int) async {
         await waitForSleepers(sleepers)
         let target = now() + duration
         while true {

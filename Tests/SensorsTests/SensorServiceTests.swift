@@ -15,7 +15,6 @@ import Testing
         let readings = SensorReadings()
         let service: SensorService
         let task: Task<Void, Never>
-        let runners: Int
 
         init(_ devices: [SensorDeviceSettings], chips: [@Sendable () -> any ChipEmulator], air: AirState = AirState(),
              calibration: SensorCalibration.Resolved = SensorCalibration.Resolved()) {
@@ -27,11 +26,11 @@ import Testing
                                     readings: readings, clock: clock)
             let service = self.service
             task = Task { try? await service.run() }
-            runners = devices.filter(\.enabled).count
         }
 
         func advance(_ seconds: Double) async {
-            await clock.advance(by: .milliseconds(Int64(seconds * 1000)), sleepers: runners)
+            let service = self.service
+            await clock.advance(by: .milliseconds(Int64(seconds * 1000)), sleepers: { max(service.clockSleepersWhenSettled, 1) })
         }
 
         func status(_ id: String) -> SensorStatus? { readings.status(of: id) }
@@ -130,7 +129,8 @@ import Testing
         air.co2 = 450
         let h = Harness([Self.device(.scd4x)], chips: [{ SCD4xEmulator() }], air: air)
         h.bus.withChip(SCD4xEmulator.self, at: 0x62) { $0.co2Bias = 40 }
-        await h.advance(6)
+        // Started at 0.54 s, first value 5 s later, read at the next grid point, 6 s (its 1 ms command waits after).
+        await h.advance(7)
         #expect(h.readings.latest(metric: .co2)?.value == 490)
         let service = h.service
         let request = Task { try await service.forcedRecalibration(sensorID: nil, referencePPM: 450) }
@@ -220,6 +220,50 @@ import Testing
             #expect(readings.latest().contains { $0.sensorID == status.id })
         }
         #expect(statuses.last?.state == .absent)
+    }
+
+    @Test func sensorsShareOneWakeUpPerDueTime() async throws {
+        // The SPS30 and the SDP8xx sample without a conversion wait; the SHT4x (1 s) and the BME280 (5 s) read the
+        // measurement they started at their previous sample. Once warm, each second is one sleep on the clock
+        // for all four (it was one per sensor with a loop each, plus one per SHT4x or BME280 conversion).
+        let h = Harness([Self.device(.sps30), Self.device(.sdp8xx), Self.device(.sht4x), Self.device(.bme280)],
+                        chips: [{ SPS30Emulator() }, { SDP8xxEmulator() }, { SHT4xEmulator() }, { BME280Emulator() }])
+        await h.advance(10)
+        let ids = ["sps30", "sdp8xx", "sht4x", "bme280"]
+        #expect(ids.allSatisfy { h.status($0)?.state == .ok })
+        let sleeps = h.clock.sleepCount
+        let reads = ids.map { h.status($0)?.reads ?? 0 }
+        await h.advance(10)
+        #expect(h.clock.sleepCount - sleeps == 10)
+        #expect(zip(ids, reads).map { (h.status($0)?.reads ?? 0) - $1 } == [10, 10, 10, 2])
+        // The started measurement is the one read: a change of the air shows at the next sample but one.
+        var air = AirState()
+        air.temperature = 30.5
+        h.bus.setAir(air)
+        await h.advance(1)
+        #expect(h.readings.latest().last { $0.sensorID == "sht4x" && $0.metric == .temperature }.map { abs($0.value - 30.5) < 0.01 } == false)
+        await h.advance(1)
+        #expect(h.readings.latest().last { $0.sensorID == "sht4x" && $0.metric == .temperature }.map { abs($0.value - 30.5) < 0.01 } == true)
+        await h.stop()
+    }
+
+    @Test func aSlowSensorDoesNotDelayTheOthers() async throws {
+        let h = Harness([Self.device(.scd4x), Self.device(.sdp8xx)], chips: [{ SCD4xEmulator() }, { SDP8xxEmulator() }])
+        await h.advance(6)
+        let service = h.service
+        // A forced recalibration takes the SCD4x about a second (stop 500 ms, recalibration 400 ms) at its next
+        // turn, 10 s, the same wake-up as the SDP8xx's read.
+        let request = Task { try await service.forcedRecalibration(sensorID: nil, referencePPM: 450) }
+        try await Task.sleep(for: .milliseconds(20))
+        await h.advance(8)
+        _ = try await request.value
+        // The SDP8xx was still read on every whole second, not after the SCD4x's step.
+        let window = h.readings.window(metric: .differential_pressure, duration: .seconds(8))
+        #expect(window.count >= 8)
+        let start = h.clock.date().addingTimeInterval(-h.clock.now().seconds)
+        let offsets = window.map { $0.timestamp.timeIntervalSince(start) }
+        #expect(offsets.allSatisfy { abs($0 - $0.rounded()) < 1e-6 }, "\(offsets)")
+        await h.stop()
     }
 
     @Test func vocStateRestoredOnlyAfterShortGaps() throws {

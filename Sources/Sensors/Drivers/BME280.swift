@@ -137,13 +137,27 @@ public struct BME280: Sendable {
         throw SensorError(.malformed, "bme280 read calibration: trimming data differs between reads")
     }
 
+    /// A forced conversion at 1x oversampling for T, P and H: 1250 + 2300 + 2875 + 2875 us.
+    public static let conversionTime: Duration = .microseconds(9_300)
+
     /// Triggers one forced conversion (1x oversampling for T, P, H; filter off) and reads the result.
     public func measure(calibration: Calibration) async throws(SensorError) -> Measurement {
+        try startForcedMeasurement()
+        await clock.sleep(for: Self.conversionTime)
+        return try await readMeasurement(calibration: calibration)
+    }
+
+    /// Triggers one forced conversion; the chip then returns to sleep mode and keeps the result in its data
+    /// registers until the next conversion.
+    public func startForcedMeasurement() throws(SensorError) {
         // ctrl_hum takes effect only after the following write to ctrl_meas.
         try write(Register.ctrlHum, 0x01, "write ctrl_hum")
         try write(Register.ctrlMeas, 0b001_001_01, "write ctrl_meas")
-        // 1250 + 2300 + 2875 + 2875 us at 1x oversampling.
-        await clock.sleep(for: .microseconds(9_300))
+    }
+
+    /// Reads the result of the last conversion, at least `conversionTime` after it was triggered (while the
+    /// status register says it is still measuring, polls every 2 ms up to 5 times).
+    public func readMeasurement(calibration: Calibration) async throws(SensorError) -> Measurement {
         for _ in 0..<5 {
             if try read(Register.status, 1, "read status")[0] & 0x08 == 0 { break }
             await clock.sleep(for: .milliseconds(2))

@@ -23,9 +23,22 @@ public struct SHT4x: Sendable {
         wire = SensirionTransport(bus: bus, address: address, clock: clock, chip: "sht4x")
     }
 
-    /// A high-precision measurement (8.3 ms maximum; we wait 10 ms).
+    /// A high-precision measurement takes 8.3 ms at most; we wait 10 ms.
+    public static let conversionTime: Duration = .milliseconds(10)
+
+    /// A high-precision measurement: `startMeasurement`, `conversionTime`, `readMeasurement`.
     public func measure() async throws(SensorError) -> Measurement {
-        try Self.decode(await wire.query(bytes: [Command.measureHighPrecision], wait: .milliseconds(10), words: 2, "measure_high_precision"))
+        try Self.decode(await wire.query(bytes: [Command.measureHighPrecision], wait: Self.conversionTime, words: 2, "measure_high_precision"))
+    }
+
+    /// Starts a high-precision measurement; its result stays in the chip until read (or until the next command).
+    public func startMeasurement() throws(SensorError) {
+        try wire.write([Command.measureHighPrecision], "measure_high_precision")
+    }
+
+    /// Reads the result of `startMeasurement`, at least `conversionTime` later (the chip NACKs before).
+    public func readMeasurement() throws(SensorError) -> Measurement {
+        try Self.decode(wire.readWords(2, "measure_high_precision"))
     }
 
     /// T = -45 + 175 * t / 65535; RH = -6 + 125 * rh / 65535, cropped to 0...100 as the datasheet recommends.

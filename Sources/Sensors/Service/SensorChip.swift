@@ -33,8 +33,9 @@ public enum SensorOperation: Sendable, Equatable {
     case fanCleaning
 }
 
-/// One chip family's start-up and sampling sequence. Adapters are owned by a single runner task.
-protocol SensorChip {
+/// One chip family's start-up and sampling sequence. An adapter is held by one task at a time: the one running
+/// its sensor's step.
+protocol SensorChip: Sendable {
     /// Probes and initialises the chip; returns its serial (when it has one).
     mutating func start(_ env: ChipEnvironment) async throws(SensorError) -> String?
     mutating func sample(_ env: ChipEnvironment) async throws(SensorError) -> ChipSample
@@ -214,14 +215,34 @@ struct SPS30Chip: SensorChip {
 // MARK: - SHT4x
 
 struct SHT4xChip: SensorChip {
+    /// When the measurement started at the end of the last sample was commanded; nil when none is pending.
+    private var measuringSince: Duration?
+
     mutating func start(_ env: ChipEnvironment) async throws(SensorError) -> String? {
         let sht = SHT4x(bus: env.bus, address: env.address, clock: env.clock)
+        measuringSince = nil
         let serial = try await RetryPolicy().retryingTransient(clock: env.clock) { () async throws(SensorError) in try await sht.serialNumber() }
         return String(format: "%08X", serial)
     }
 
+    /// SHT4x: a high-precision measurement is ready 8.3 ms after its command and stays in the chip until read,
+    /// so each sample reads the measurement started at the end of the previous one and starts the next: one
+    /// wake-up per interval instead of two (issue 20); the value is then up to one interval old. The first
+    /// sample, and the one after a failure, measure on the spot. A start that fails is left to the next sample,
+    /// which then measures on the spot and reports the error.
     mutating func sample(_ env: ChipEnvironment) async throws(SensorError) -> ChipSample {
-        let measurement = try await SHT4x(bus: env.bus, address: env.address, clock: env.clock).measure()
+        let sht = SHT4x(bus: env.bus, address: env.address, clock: env.clock)
+        let measurement: SHT4x.Measurement
+        if let since = measuringSince {
+            measuringSince = nil
+            let ready = since + SHT4x.conversionTime
+            let now = env.clock.now()
+            if now < ready { await env.clock.sleep(for: ready - now) }
+            measurement = try sht.readMeasurement()
+        } else {
+            measurement = try await sht.measure()
+        }
+        if (try? sht.startMeasurement()) != nil { measuringSince = env.clock.now() }
         return .values([(.temperature, measurement.temperature), (.humidity, measurement.humidity)])
     }
 
@@ -258,6 +279,8 @@ struct SDP8xxChip: SensorChip {
 
 struct BME280Chip: SensorChip {
     private var calibration: BME280.Calibration?
+    /// When the forced conversion triggered at the end of the last sample was started; nil when none is pending.
+    private var measuringSince: Duration?
 
     mutating func start(_ env: ChipEnvironment) async throws(SensorError) -> String? {
         let bme = BME280(bus: env.bus, address: env.address, clock: env.clock)
@@ -266,14 +289,31 @@ struct BME280Chip: SensorChip {
             let name = id == 0x58 ? "a BMP280 (no humidity)" : "chip id 0x\(String(id, radix: 16))"
             throw SensorError(.wrongDevice, "bme280 at 0x\(String(env.address, radix: 16)): found \(name), expected BME280 (0x60)")
         }
+        measuringSince = nil
         try await bme.softReset()
         calibration = try bme.readCalibration()
         return nil
     }
 
+    /// BME280: after a forced conversion (9.3 ms at 1x oversampling) the chip returns to sleep mode and keeps
+    /// the result in its data registers, so each sample reads the conversion triggered at the end of the
+    /// previous one and triggers the next: one wake-up per interval instead of two or more (issue 20); the
+    /// value is then up to one interval old. The first sample, and the one after a failure, convert on the
+    /// spot. A trigger that fails is left to the next sample, which then converts on the spot and reports it.
     mutating func sample(_ env: ChipEnvironment) async throws(SensorError) -> ChipSample {
         guard let calibration else { throw SensorError(.malformed, "bme280: not initialised") }
-        let measurement = try await BME280(bus: env.bus, address: env.address, clock: env.clock).measure(calibration: calibration)
+        let bme = BME280(bus: env.bus, address: env.address, clock: env.clock)
+        let measurement: BME280.Measurement
+        if let since = measuringSince {
+            measuringSince = nil
+            let ready = since + BME280.conversionTime
+            let now = env.clock.now()
+            if now < ready { await env.clock.sleep(for: ready - now) }
+            measurement = try await bme.readMeasurement(calibration: calibration)
+        } else {
+            measurement = try await bme.measure(calibration: calibration)
+        }
+        if (try? bme.startForcedMeasurement()) != nil { measuringSince = env.clock.now() }
         return .values([(.temperature, measurement.temperature), (.humidity, measurement.humidity), (.pressure, measurement.pressureHectopascal)])
     }
 

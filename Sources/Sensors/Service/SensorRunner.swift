@@ -6,10 +6,10 @@ import Logging
 import Settings
 import Synchronization
 
-/// Drives one configured sensor: opens its bus, starts the chip, samples it at its interval, publishes
-/// calibrated readings and its status, and restarts it with backoff after faults. The chip adapter is a local
-/// of `run()`, so only this task touches the chip; operations from the control socket are queued and run
-/// between samples.
+/// Drives one configured sensor, one step at a time: opens its bus, starts the chip, samples it, publishes
+/// calibrated readings and its status, and restarts it with backoff after faults. The chip adapter lives in a
+/// `State` that only the task running the sensor's step holds, so only that task touches the chip; operations
+/// from the control socket are queued and run before the next sample.
 final class SensorRunner: Sendable {
     struct Request: Sendable {
         var operation: SensorOperation
@@ -28,8 +28,6 @@ final class SensorRunner: Sendable {
     let logger: Logger
     let stateLog: StateChangeLog
     private let requests = Mutex<[Request]>([])
-    /// Monotonic time of the last loop iteration (for the service's liveness check).
-    let lastProgress = Mutex<Duration>(.zero)
 
     init(device: SensorDeviceSettings, openBus: @escaping @Sendable (String) throws -> any I2CBus, clock: any SensorClock,
          readings: SensorReadings, calibration: SensorCalibration.Resolved, stateDirectory: String?, health: HealthRegistry?,
@@ -49,6 +47,9 @@ final class SensorRunner: Sendable {
 
     var component: String { ComponentName.sensor(device.id) }
 
+    /// Whether operations wait for the next step (which then runs them, and may take long).
+    var hasRequests: Bool { requests.withLock { !$0.isEmpty } }
+
     /// Queues an operation; it runs before the next sample. Fails at once when the sensor is not running.
     func submit(_ operation: SensorOperation) async throws -> Int {
         let state = readings.status(of: device.id)?.state
@@ -60,81 +61,109 @@ final class SensorRunner: Sendable {
         }
     }
 
-    /// Runs until cancelled, or (with `rounds`) until that many samples were published or `deadline` passed.
-    func run(untilPublished rounds: Int? = nil, deadline: Duration? = nil) async {
-        var tracker = SensorHealthTracker(id: device.id, type: device.type, interval: device.interval, policy: policy)
-        var chip = makeChip(device.type)
+    /// What a runner keeps between steps: the chip adapter and the open environment, owned by whichever task
+    /// runs the sensor's step (the service's scheduler runs at most one step per sensor at a time).
+    struct State: Sendable {
+        var tracker: SensorHealthTracker
+        var chip: any SensorChip
         var environment: ChipEnvironment?
         var published = 0
         var probedAlternates = false
-        publish(tracker.status)
-        defer { failPendingRequests() }
-        while !Task.isCancelled {
-            if let rounds, published >= rounds { break }
-            if let deadline, clock.now() >= deadline { break }
-            markProgress()
-            // Start (or restart) the chip.
-            if environment == nil {
-                do {
-                    let env = try makeEnvironment()
-                    let serial = try await chip.start(env)
-                    environment = env
-                    tracker.started(serial: serial, at: clock.now())
-                    stateLog.report(device.id, state: "started", level: .info, "sensor started", metadata: metadata(tracker.status))
-                } catch {
-                    var next = tracker.startFailed(error)
-                    if tracker.status.state == .absent, !probedAlternates {
-                        probedAlternates = true
-                        if let found = await probeAlternateAddresses() {
-                            let message = "no answer at 0x\(String(device.address, radix: 16)), but a \(device.type.rawValue) answers at 0x\(String(found, radix: 16)): check the configured address"
-                            logger.error("sensor at an unexpected address", metadata: ["sensor": .string(device.id), "found_at": .string("0x" + String(found, radix: 16))])
-                            next = tracker.startFailed(SensorError(.wrongDevice, message))
-                        }
-                    }
-                    publish(tracker.status)
-                    report(tracker.status, error: error)
-                    if case .restart(let delay) = next { await clock.sleep(for: delay) }
-                    continue
-                }
-                publish(tracker.status)
-            }
-            guard let env = environment else { continue }
-            let tickStart = clock.now()
-            await serveRequests(&chip, env)
-            var next = SensorHealthTracker.Next.keepSampling
+    }
+
+    /// A fresh state; publishes the sensor's first status (absent until it starts).
+    func initialState() -> State {
+        let state = State(tracker: SensorHealthTracker(id: device.id, type: device.type, interval: device.interval, policy: policy),
+                          chip: makeChip(device.type))
+        publish(state.tracker.status)
+        return state
+    }
+
+    /// One turn: starts the chip when it is not running, serves queued operations, takes one sample, publishes.
+    /// Returns when the sensor wants its next turn: on its interval, or after a restart backoff.
+    func step(_ state: inout State) async -> SensorSchedule.After {
+        // Start (or restart) the chip.
+        let starting = state.environment == nil
+        if starting {
             do {
-                switch try await chip.sample(env) {
-                case .noData:
-                    next = tracker.noData(at: clock.now())
-                case .warming:
-                    tracker.sampled(warming: true, at: clock.now())
-                case .values(let values):
-                    if publishValues(values, serial: tracker.status.serial) {
-                        tracker.sampled(warming: false, at: clock.now())
-                        published += 1
-                    } else {
-                        next = tracker.sampleFailed(SensorError(.implausible, "\(device.id): value outside the plausible range"))
+                let env = try makeEnvironment()
+                let serial = try await state.chip.start(env)
+                state.environment = env
+                state.tracker.started(serial: serial, at: clock.now())
+                stateLog.report(device.id, state: "started", level: .info, "sensor started", metadata: metadata(state.tracker.status))
+            } catch {
+                var next = state.tracker.startFailed(error)
+                if state.tracker.status.state == .absent, !state.probedAlternates {
+                    state.probedAlternates = true
+                    if let found = await probeAlternateAddresses() {
+                        let message = "no answer at 0x\(String(device.address, radix: 16)), but a \(device.type.rawValue) answers at 0x\(String(found, radix: 16)): check the configured address"
+                        logger.error("sensor at an unexpected address", metadata: ["sensor": .string(device.id), "found_at": .string("0x" + String(found, radix: 16))])
+                        next = state.tracker.startFailed(SensorError(.wrongDevice, message))
                     }
                 }
-            } catch {
-                next = tracker.sampleFailed(error)
+                publish(state.tracker.status)
+                report(state.tracker.status, error: error)
+                if case .restart(let delay) = next { return .delay(delay) }
+                return .delay(.zero)
             }
-            publish(tracker.status)
-            report(tracker.status, error: nil)
-            if case .restart(let delay) = next {
-                await chip.stop(env)
-                environment = nil
-                stateLog.report(device.id, state: "restarting", level: .warning, "sensor restarting after faults", metadata: metadata(tracker.status))
+            publish(state.tracker.status)
+        }
+        guard let env = state.environment else { return .delay(.zero) }
+        await serveRequests(&state.chip, env)
+        var next = SensorHealthTracker.Next.keepSampling
+        do {
+            switch try await state.chip.sample(env) {
+            case .noData:
+                next = state.tracker.noData(at: clock.now())
+            case .warming:
+                state.tracker.sampled(warming: true, at: clock.now())
+            case .values(let values):
+                if publishValues(values, serial: state.tracker.status.serial) {
+                    state.tracker.sampled(warming: false, at: clock.now())
+                    state.published += 1
+                } else {
+                    next = state.tracker.sampleFailed(SensorError(.implausible, "\(device.id): value outside the plausible range"))
+                }
+            }
+        } catch {
+            next = state.tracker.sampleFailed(error)
+        }
+        publish(state.tracker.status)
+        report(state.tracker.status, error: nil)
+        if case .restart(let delay) = next {
+            await state.chip.stop(env)
+            state.environment = nil
+            stateLog.report(device.id, state: "restarting", level: .warning, "sensor restarting after faults", metadata: metadata(state.tracker.status))
+            return .delay(delay)
+        }
+        return starting ? .intervalFromNow : .interval
+    }
+
+    /// Leaves a running chip idle and fails queued operations (the service stops).
+    func finish(_ state: inout State) async {
+        if let env = state.environment {
+            await state.chip.stop(env)
+            state.environment = nil
+        }
+        failPendingRequests()
+    }
+
+    /// Runs alone until `rounds` samples were published or `deadline` passed (or the task is cancelled), sleeping
+    /// on the clock between steps: the one-round path of `remotaird sensors`, where each sensor may run on its
+    /// own timeline. The service's scheduler runs `step` itself.
+    func run(untilPublished rounds: Int, deadline: Duration) async {
+        var state = initialState()
+        while !Task.isCancelled, state.published < rounds, clock.now() < deadline {
+            let stepStart = clock.now()
+            switch await step(&state) {
+            case .delay(let delay):
                 await clock.sleep(for: delay)
-                continue
+            case .interval, .intervalFromNow:
+                let elapsed = clock.now() - stepStart
+                if elapsed < device.interval { await clock.sleep(for: device.interval - elapsed) }
             }
-            // Keep a fixed cadence (the gas index algorithm relies on it): sleep what is left of the interval.
-            let elapsed = clock.now() - tickStart
-            if elapsed < device.interval { await clock.sleep(for: device.interval - elapsed) }
         }
-        if let env = environment, Task.isCancelled || rounds != nil {
-            await chip.stop(env)
-        }
+        await finish(&state)
     }
 
     /// Tries the type's other addresses once; returns the first where the chip starts (and stops it again).
@@ -209,11 +238,6 @@ final class SensorRunner: Sendable {
         for request in pending {
             request.reply.resume(throwing: SensorError(.notResponding, "\(device.id): sensor service stopped"))
         }
-    }
-
-    private func markProgress() {
-        let now = clock.now()
-        lastProgress.withLock { $0 = now }
     }
 
     private func publish(_ status: SensorStatus) {

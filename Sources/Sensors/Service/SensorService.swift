@@ -7,9 +7,10 @@ import ServiceLifecycle
 import Settings
 import Synchronization
 
-/// The sensor service: one runner task per enabled sensor, readings into `SensorReadings`, states and counters
-/// into the health registry (loop `sensors`, component `sensor.<id>`). Nothing a sensor does can end the
-/// service: every failure becomes a state, a counter and a retry with backoff.
+/// The sensor service: one scheduler task that sleeps until the next sensor is due (`SensorSchedule`) and runs
+/// each due sensor's step in a child task, readings into `SensorReadings`, states and counters into the health
+/// registry (loop `sensors`, component `sensor.<id>`). Nothing a sensor does can end the service: every failure
+/// becomes a state, a counter and a retry with backoff.
 public final class SensorService: Service, Sendable {
     public let readings: SensorReadings
     public let settings: SensorsSettings
@@ -17,6 +18,23 @@ public final class SensorService: Service, Sendable {
     private let health: HealthRegistry?
     private let clock: any SensorClock
     private let logger: Logger
+    /// The schedule and the due times the scheduler's timers are armed for (read by the liveness check).
+    private let scheduler = Mutex(Scheduler())
+
+    struct Scheduler: Sendable {
+        var schedule = SensorSchedule(intervals: [], now: .zero)
+        /// Due times with a timer sleeping on the clock until them.
+        var timers: [Duration] = []
+        /// Steps running in child tasks.
+        var childSteps = 0
+        /// Whether a step runs in the scheduler's task.
+        var stepHere = false
+    }
+
+    private enum Event: Sendable {
+        case timer(Duration)
+        case stepped(Int, SensorRunner.State, SensorSchedule.After)
+    }
 
     public init(
         settings: SensorsSettings, calibration: SensorCalibration.Resolved, openBus: @escaping @Sendable (String) throws -> any I2CBus,
@@ -46,25 +64,126 @@ public final class SensorService: Service, Sendable {
         defer { health?.unregister(loop: loop) }
         logger.info("sensor service starting", metadata: ["sensors": .string(runners.map(\.device.id).joined(separator: ","))])
         await withTaskGroup(of: Void.self) { group in
-            for runner in runners {
-                group.addTask { await runner.run() }
-            }
+            group.addTask { [self] in await self.runSchedule() }
             group.addTask { [self] in await self.watchLiveness(loop: loop) }
-            // Returns on graceful shutdown, or throws when the service is cancelled: either way the runners stop.
+            // Returns on graceful shutdown, or throws when the service is cancelled: either way the sensors stop.
             try? await gracefulShutdown()
             group.cancelAll()
         }
         logger.info("sensor service stopped")
     }
 
-    /// Beats the health loop while every runner keeps iterating (a runner stuck in a hung ioctl stops the beat).
-    /// Checks once a minute, not every 2 s (issue 20): the registry's 180 s period runs from the last beat, and
-    /// the last beat before a hang still comes at most 150 s after the hung runner's last progress, so a hang
+    /// The scheduler: sleeps until the next due time, with one timer for all sensors due then, so the SPS30,
+    /// SHT4x, SDP8xx and SGP41 at 1 s cost one wake-up a second between them, not four or more. Quick steps run
+    /// in this task, one after the other; a start, a queued operation or a step that was slow last time runs in
+    /// a child task, so it delays only its own sensor. A step run here that hangs (an ioctl that never returns)
+    /// holds up every sensor: the liveness check then stops the watchdog, as it did for one hung sensor.
+    private func runSchedule() async {
+        var states: [SensorRunner.State?] = runners.map { $0.initialState() }
+        let start = clock.now()
+        scheduler.withLock { $0 = Scheduler(schedule: SensorSchedule(intervals: runners.map(\.device.interval), now: start)) }
+        await withTaskGroup(of: Event.self) { group in
+            // Child tasks not yet received: steps and timers.
+            var children = 0
+            while !Task.isCancelled {
+                let now = clock.now()
+                var quick: [Int] = []
+                for index in scheduler.withLock({ $0.schedule.takeDue(at: now) }) {
+                    guard let state = states[index] else { continue }
+                    if state.environment != nil, !runners[index].hasRequests, scheduler.withLock({ $0.schedule.isQuick(index) }) {
+                        quick.append(index)
+                        continue
+                    }
+                    states[index] = nil
+                    let runner = runners[index]
+                    children += 1
+                    scheduler.withLock { $0.childSteps += 1 }
+                    group.addTask {
+                        var state = state
+                        let after = await runner.step(&state)
+                        return .stepped(index, state, after)
+                    }
+                }
+                for index in quick {
+                    guard var state = states[index] else { continue }
+                    scheduler.withLock { $0.stepHere = true }
+                    let after = await runners[index].step(&state)
+                    let now = clock.now()
+                    states[index] = state
+                    scheduler.withLock { scheduler in
+                        scheduler.stepHere = false
+                        scheduler.schedule.finished(index, at: now, after: after)
+                    }
+                }
+                // Quick steps took time: look again at what is due before sleeping.
+                if !quick.isEmpty { continue }
+                let next = scheduler.withLock { $0.schedule.nextDue }
+                if children == 0 {
+                    // Nothing runs elsewhere: sleep here (with no sensor at all there is nothing to do).
+                    guard let next else { break }
+                    scheduler.withLock { $0.timers.append(next) }
+                    await clock.sleep(for: max(next - clock.now(), .zero))
+                    receive(.timer(next), into: &states)
+                    continue
+                }
+                // A child runs: wait for it or for the next due time, whichever comes first. One timer per due
+                // time: none when one is armed for this time or before it (it fires first, and the loop comes
+                // back here).
+                if let next, scheduler.withLock({ scheduler in
+                    guard !scheduler.timers.contains(where: { $0 <= next }) else { return false }
+                    scheduler.timers.append(next)
+                    return true
+                }) {
+                    children += 1
+                    group.addTask { [clock] in
+                        await clock.sleep(for: max(next - clock.now(), .zero))
+                        return .timer(next)
+                    }
+                }
+                guard let event = await group.next() else { break }
+                children -= 1
+                receive(event, into: &states)
+            }
+            // Cancelled: the steps still running end early (their sleeps return on cancellation); keep their state.
+            group.cancelAll()
+            while let event = await group.next() { receive(event, into: &states) }
+        }
+        for index in runners.indices {
+            guard var state = states[index] else { continue }
+            await runners[index].finish(&state)
+        }
+    }
+
+    private func receive(_ event: Event, into states: inout [SensorRunner.State?]) {
+        let now = clock.now()
+        switch event {
+        case .timer(let due):
+            scheduler.withLock { scheduler in
+                if let index = scheduler.timers.firstIndex(of: due) { scheduler.timers.remove(at: index) }
+            }
+        case .stepped(let index, let state, let after):
+            states[index] = state
+            scheduler.withLock { scheduler in
+                scheduler.childSteps -= 1
+                scheduler.schedule.finished(index, at: now, after: after)
+            }
+        }
+    }
+
+    /// How many tasks sleep on the clock once the scheduler has nothing to do until the clock moves: its armed
+    /// timers and every running step (which can only be waiting on the clock then). For tests on a manual clock.
+    var clockSleepersWhenSettled: Int {
+        scheduler.withLock { $0.timers.count + $0.childSteps + ($0.stepHere ? 1 : 0) }
+    }
+
+    /// Beats the health loop while no sensor's step has run for more than 150 s (one stuck in a hung ioctl stops
+    /// the beat) and no sensor has been due for more than 150 s without a step (the scheduler stopped). Checks once a minute, not every 2 s (issue 20): the registry's 180 s period runs from the last
+    /// beat, and the last beat before a hang still comes at most 150 s after the hung step began, so a hang
     /// stops the watchdog no later than before (possibly sooner), and beats stay well within the period.
     private func watchLiveness(loop: String) async {
         while !Task.isCancelled {
             let now = clock.now()
-            let stuck = runners.filter { now - $0.lastProgress.withLock { $0 } > .seconds(150) }
+            let stuck = scheduler.withLock { $0.schedule.stuck(at: now, limit: .seconds(150)) }
             if stuck.isEmpty { health?.beat(loop) }
             try? await Task.sleep(for: .seconds(60))
         }
