@@ -87,7 +87,7 @@ struct WatchdogTests {
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Logger(label: "group")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            #expect(socket.receive() == "READY=1\nSTATUS=running")
+            #expect(await socket.next() == "READY=1\nSTATUS=running")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
@@ -145,7 +145,7 @@ struct ReadinessTests {
             #expect(socket.drain().isEmpty, "READY before the control socket was bound")
             #expect(gate.pending == ["control socket"])
             gate.open("control socket")
-            #expect(socket.receive() == "READY=1\nSTATUS=running")
+            #expect(await socket.next() == "READY=1\nSTATUS=running")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
