@@ -33,6 +33,8 @@ let nioPosix = Target.Dependency.product(name: "NIOPosix", package: "swift-nio")
 let cTargets: [Target] = [
     .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
     .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg", providers: [.apt(["libturbojpeg0-dev"])]),
+    // One library for every systemd protocol: sd_notify, socket activation, the journal's native fields.
+    .systemLibrary(name: "CSystemd", pkgConfig: "libsystemd", providers: [.apt(["libsystemd-dev"])]),
     .target(name: "CV4L2", linkerSettings: [.linkedLibrary("v4l2")]),
     .target(name: "CI2C", linkerSettings: [.linkedLibrary("i2c")]),
 ]
@@ -47,10 +49,10 @@ let foundationTargets: [Target] = [
     // The one region type: a rectangle in normalised image coordinates (configuration, cameras, decoder, classifier).
     .target(name: "Geometry", swiftSettings: swiftSettings),
     .target(name: "Timestamps", swiftSettings: swiftSettings),
-    .target(name: "Journal", dependencies: ["Timestamps", log], swiftSettings: swiftSettings),
+    .target(name: "Journal", dependencies: ["CSystemd", "Timestamps", log], swiftSettings: swiftSettings),
     .target(name: "Health", dependencies: [], swiftSettings: swiftSettings),
     .testTarget(name: "HealthTests", dependencies: ["Health"], swiftSettings: swiftSettings),
-    .target(name: "Systemd", dependencies: ["Syscalls", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "Systemd", dependencies: ["CSystemd", "Syscalls", "Health", "Journal", log, lifecycle], swiftSettings: swiftSettings),
     .target(name: "TestSupport", dependencies: [], path: "Tests/TestSupport", swiftSettings: swiftSettings),
 ]
 
@@ -126,7 +128,7 @@ let daemonDependencies: [Target.Dependency] = [
 // ControlProtocol: the wire types and limits, depending on nothing, so remotairctl links no server code.
 let controlTargets: [Target] = [
     .target(name: "ControlProtocol", swiftSettings: swiftSettings),
-    .target(name: "Control", dependencies: ["ControlProtocol", "Settings", "Syscalls", "Timestamps", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
+    .target(name: "Control", dependencies: ["ControlProtocol", "CSystemd", "Settings", "Syscalls", "Timestamps", log, lifecycle, nioCore, nioPosix], swiftSettings: swiftSettings),
     .target(name: "ControlClient", dependencies: ["ControlProtocol", "Syscalls"], swiftSettings: swiftSettings),
 ]
 

@@ -1,37 +1,52 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemd
 import Foundation
 import Logging
 import Timestamps
 
 /// swift-log handler for technicians reading `journalctl -u remotaird -f`:
-/// one line per event, `subsystem: message key=value ...`.
+/// one entry per event, `subsystem: message key=value ...`.
 ///
-/// When stderr is connected to the journal (`JOURNAL_STREAM` names stderr's device and inode),
-/// each line starts with the syslog priority `<N>` so journald files it at the right level and adds
-/// its own timestamp. Otherwise lines carry an ISO 8601 timestamp and the level in words.
+/// When stderr is connected to the journal (`JOURNAL_STREAM` names stderr's device and inode), each event
+/// goes to journald through libsystemd's `sd_journal_sendv` with its priority and its metadata as fields
+/// (`REMOTAIR_CAMERA=upstream`, see `JournalFields`), so technicians can filter on a camera, a sensor or an
+/// alarm. Otherwise (a daemon run by hand) lines carry an ISO 8601 timestamp and the level in words.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
     public var logLevel: Logger.Level
     public let label: String
     private let style: Style
     private let sink: @Sendable (String) -> Void
+    private let send: @Sendable ([String]) -> Bool
+    private let identifier: String
 
     public enum Style: Sendable {
-        /// `<6>subsystem: message key=value`
+        /// Native journal entries: MESSAGE `subsystem: message key=value`, PRIORITY and one field per metadata key.
+        case native
+        /// `<6>subsystem: message key=value` (stderr read by journald: the priority prefix sets the level;
+        /// what `.native` writes when journald's socket refuses an entry)
         case journal
         /// `2026-11-27T10:00:00.123Z info subsystem: message key=value`
         case plain
     }
 
-    public init(label: String, level: Logger.Level, style: Style, sink: @escaping @Sendable (String) -> Void = JournalLogHandler.writeToStandardError) {
+    /// - Parameters:
+    ///   - sink: where lines go (`.journal`, `.plain`, and `.native` when `send` fails).
+    ///   - send: writes one native entry (`NAME=value` fields); false when journald did not take it.
+    ///   - identifier: `SYSLOG_IDENTIFIER` of native entries (what journald would derive from the process name).
+    public init(label: String, level: Logger.Level, style: Style,
+                sink: @escaping @Sendable (String) -> Void = JournalLogHandler.writeToStandardError,
+                send: @escaping @Sendable ([String]) -> Bool = JournalLogHandler.sendToJournal,
+                identifier: String = ProcessInfo.processInfo.processName) {
         self.label = label
         self.logLevel = level
         self.style = style
         self.sink = sink
+        self.send = send
+        self.identifier = identifier
     }
-
     public subscript(metadataKey key: String) -> Logger.Metadata.Value? {
         get { metadata[key] }
         set { metadata[key] = newValue }
@@ -40,13 +55,27 @@ public struct JournalLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        sink(Self.format(level: event.level, subsystem: label, message: "\(event.message)", metadata: merged, style: style, date: Date()))
+        let message = "\(event.message)"
+        if style == .native {
+            let fields = JournalFields.entry(
+                level: event.level, message: Self.format(level: event.level, subsystem: label, message: message, metadata: merged, style: .native, date: Date()),
+                metadata: merged, identifier: identifier, file: event.file, line: event.line, function: event.function)
+            if send(fields) { return }
+            // journald's socket refused the entry (journald restarting, or its socket missing): the line still
+            // reaches the journal through stderr, with its priority.
+            sink(Self.format(level: event.level, subsystem: label, message: message, metadata: merged, style: .journal, date: Date()))
+            return
+        }
+        sink(Self.format(level: event.level, subsystem: label, message: message, metadata: merged, style: style, date: Date()))
     }
 
     /// Formats one line (without the trailing newline). Metadata keys are sorted so lines are stable to grep.
     public static func format(level: Logger.Level, subsystem: String, message: String, metadata: Logger.Metadata, style: Style, date: Date) -> String {
         var line: String
         switch style {
+        case .native:
+            // journald stores the priority as a field; newlines are kept flat so `journalctl` shows one line as before.
+            line = "\(subsystem): \(flatten(message))"
         case .journal:
             line = "<\(priority(of: level))>\(subsystem): \(flatten(message))"
         case .plain:
@@ -80,6 +109,23 @@ public struct JournalLogHandler: LogHandler {
         return UInt64(info.st_dev) == device && UInt64(info.st_ino) == inode
     }
 
+    /// One native journal entry through libsystemd; false when journald did not take it.
+    @Sendable public static func sendToJournal(_ fields: [String]) -> Bool {
+        // One buffer for all fields, so every iovec points into memory that lives through the call.
+        var bytes: [UInt8] = []
+        var ranges: [(offset: Int, count: Int)] = []
+        ranges.reserveCapacity(fields.count)
+        for field in fields {
+            ranges.append((bytes.count, field.utf8.count))
+            bytes.append(contentsOf: field.utf8)
+        }
+        return bytes.withUnsafeMutableBytes { raw -> Bool in
+            guard let base = raw.baseAddress else { return false }
+            let vectors = ranges.map { iovec(iov_base: base + $0.offset, iov_len: $0.count) }
+            return vectors.withUnsafeBufferPointer { sd_journal_sendv($0.baseAddress, Int32($0.count)) } >= 0
+        }
+    }
+
     @Sendable public static func writeToStandardError(_ line: String) {
         var bytes = Array((line + "\n").utf8)
         // One write(2) per line keeps lines from concurrent tasks whole.
@@ -96,7 +142,8 @@ public struct JournalLogHandler: LogHandler {
         }
     }
 
-    private static func render(_ value: Logger.MetadataValue) -> String {
+    /// One metadata value as text: arrays joined by commas, dictionaries as sorted `key:value` pairs.
+    static func render(_ value: Logger.MetadataValue) -> String {
         switch value {
         case .string(let text): return text
         case .stringConvertible(let value): return value.description
@@ -126,9 +173,14 @@ public struct JournalLogHandler: LogHandler {
 }
 
 extension JournalLogHandler {
+    /// Native journal entries when stderr is the journal, plain lines otherwise (a daemon run by hand).
+    public static func style(environment: [String: String] = ProcessInfo.processInfo.environment) -> Style {
+        stderrIsJournal(environment: environment) ? .native : .plain
+    }
+
     /// Installs the handler for the whole process, choosing the style from the environment.
     public static func bootstrap(level: Logger.Level, environment: [String: String] = ProcessInfo.processInfo.environment) {
-        let style: Style = stderrIsJournal(environment: environment) ? .journal : .plain
+        let style = style(environment: environment)
         LoggingSystem.bootstrap { label in JournalLogHandler(label: label, level: level, style: style) }
     }
 }

@@ -325,14 +325,22 @@ public actor Monitor {
                 documents[event.id] = event.transition == .cleared ? nil : itemID
                 state.alarmDocuments = documents
             } catch {
-                logger.error("alarm not queued; will retry", metadata: ["alarm": .string(event.id), "error": .string("\(error)")])
+                logger.error("alarm not queued; will retry", metadata: ["alarm_id": .string(event.id), "error": .string("\(error)")])
                 state.undelivered.append(event)
                 continue
             }
-            logger.log(level: event.transition == .cleared ? .notice : .warning, "alarm \(event.transition.rawValue)", metadata: [
-                "alarm": .string(event.id), "kind": .string(event.kind.rawValue), "subject": .string(event.subject),
+            // Keys shared with every event that names the same thing, so one journal field finds them all
+            // (`journalctl REMOTAIR_CAMERA=upstream`, `REMOTAIR_ALARM_KIND=duct_dirty`).
+            var fields: Logger.Metadata = [
+                "alarm_id": .string(event.id), "alarm_kind": .string(event.kind.rawValue), "subject": .string(event.subject),
                 "severity": .string(event.severity.rawValue), "reason": .string(event.reason),
-            ])
+            ]
+            switch event.kind {
+            case .cameraOffline, .lensBlocked: fields["camera"] = .string(event.subject)
+            case .sensorFaulted: fields["sensor"] = .string(event.subject)
+            case .ductDirty, .airQuality, .outboxFull: break
+            }
+            logger.log(level: event.transition == .cleared ? .notice : .warning, "alarm \(event.transition.rawValue)", metadata: fields)
             // Every raised and cleared alarm travels with both cameras' snapshots: this capture's when it
             // came from one, else the latest frames.
             guard event.transition != .updated else { continue }

@@ -1,11 +1,13 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import CSystemd
 import Foundation
+import Synchronization
 import Syscalls
 
-/// The sd_notify protocol, written out: newline-separated `KEY=VALUE` assignments in one datagram to the
-/// AF_UNIX socket named by `$NOTIFY_SOCKET` (a path, or `@name` for the abstract namespace).
+/// sd_notify(3) through libsystemd: newline-separated `KEY=VALUE` assignments in one message to the
+/// socket named by `$NOTIFY_SOCKET` (a path, or `@name` for the abstract namespace).
 /// Without `$NOTIFY_SOCKET` (not started by systemd) every call is a no-op.
 public struct SystemdNotifier: Sendable {
     /// The socket address, or nil when not under systemd.
@@ -50,33 +52,30 @@ public struct SystemdNotifier: Sendable {
         try send(["EXTEND_TIMEOUT_USEC=\(usec)"])
     }
 
-    /// Sends assignments in one datagram.
+    /// Sends assignments in one message through libsystemd's `sd_pid_notify`.
     public func send(_ assignments: [String]) throws(SyscallError) {
         guard let socketPath else { return }
-        let message = Array(assignments.joined(separator: "\n").utf8)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        var pathBytes = Array(socketPath.utf8)
-        if pathBytes.first == UInt8(ascii: "@") { pathBytes[0] = 0 }  // abstract namespace
-        let capacity = MemoryLayout.size(ofValue: address.sun_path)
-        guard pathBytes.count < capacity else {
-            throw SyscallError(call: "sendto(NOTIFY_SOCKET)", target: socketPath, errno: ENAMETOOLONG)
+        let result = Self.notify(assignments.joined(separator: "\n"), socket: socketPath)
+        if result < 0 {
+            throw SyscallError(call: "sd_notify(NOTIFY_SOCKET)", target: socketPath, errno: -result)
         }
-        withUnsafeMutableBytes(of: &address.sun_path) { raw in
-            raw.copyBytes(from: pathBytes)
-        }
-        // For the abstract namespace the address length must cover exactly the name, not a trailing NUL.
-        let length = socklen_t(MemoryLayout<sa_family_t>.size + pathBytes.count + (pathBytes.first == 0 ? 0 : 1))
-        let fd = try syscall("socket(AF_UNIX, SOCK_DGRAM)", on: socketPath) {
-            socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
-        }
-        defer { close(fd) }
-        try syscall("sendto(NOTIFY_SOCKET)", on: socketPath) {
-            message.withUnsafeBytes { body in
-                withUnsafePointer(to: &address) { pointer in
-                    pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { sendto(fd, body.baseAddress, body.count, Int32(MSG_NOSIGNAL), $0, length) }
-                }
-            }
+    }
+
+    /// Serialises notifications with the `$NOTIFY_SOCKET` they are sent to.
+    private static let environmentLock = Mutex<Void>(())
+
+    /// libsystemd takes the socket only from the process's `$NOTIFY_SOCKET`. The daemon's notifier is made
+    /// from that same variable, so the environment is left alone; a notifier given another socket (tests
+    /// receive on their own) points the variable at it for the call. It is then restored, to the empty string
+    /// if it was unset: glibc replaces an existing variable in place, so threads reading the environment at
+    /// the same moment never see a freed array, and both libsystemd and `init(environment:)` ignore an empty one.
+    private static func notify(_ text: String, socket: String) -> Int32 {
+        environmentLock.withLock { _ in
+            let current = getenv("NOTIFY_SOCKET").map { String(cString: $0) }
+            if current != socket { setenv("NOTIFY_SOCKET", socket, 1) }
+            defer { if current != socket { setenv("NOTIFY_SOCKET", current ?? "", 1) } }
+            // unset_environment 0: the variable stays for the watchdog pings and status lines that follow.
+            return sd_pid_notify(0, 0, text)
         }
     }
 }

@@ -111,7 +111,8 @@ public struct CameraSet: Sendable {
                         logger.notice("manual capture", metadata: ["capture": .string(result.captureID), "camera": .string(camera.camera),
                                                                "bytes": .stringConvertible(snapshot.jpeg.count), "quality": .string(snapshot.quality.flags.description)])
                     case .failure(let error):
-                        logger.warning("manual capture failed", metadata: ["capture": .string(result.captureID), "error": .string(error.description)])
+                        logger.warning("manual capture failed", metadata: ["capture": .string(result.captureID), "camera": .string(camera.camera),
+                                                                      "error": .string(error.description)])
                     }
                 }
             }

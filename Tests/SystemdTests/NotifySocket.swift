@@ -35,6 +35,20 @@ final class NotifySocket {
         return String(decoding: buffer[0..<count], as: UTF8.self)
     }
 
+    /// The next datagram, or nil after `timeout`, for async tests: it waits without holding one of the few
+    /// threads of the concurrency pool, which the services under test need to send it (a blocking recv on a
+    /// 2-core machine starved them while another test blocked too).
+    func next(timeout: Duration = .seconds(20)) async -> String? {
+        let deadline = ContinuousClock.now + timeout
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while ContinuousClock.now < deadline {
+            let count = recv(fd, &buffer, buffer.count, Int32(MSG_DONTWAIT))
+            if count >= 0 { return String(decoding: buffer[0..<count], as: UTF8.self) }
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
     /// Everything already queued, without waiting.
     func drain() -> [String] {
         var messages: [String] = []

@@ -18,6 +18,10 @@ struct SystemdNotifierTests {
         #expect(socket.receive() == "STATUS=two lines")
         try notifier.extendTimeout(.seconds(90))
         #expect(socket.receive() == "EXTEND_TIMEOUT_USEC=90000000")
+        // libsystemd was pointed at this socket only for the calls: the process's own variable is as it was,
+        // or empty (which libsystemd and SystemdNotifier(environment:) treat as not under systemd).
+        let after = getenv("NOTIFY_SOCKET").map { String(cString: $0) } ?? ""
+        #expect(after != socket.address)
     }
 
     @Test("without NOTIFY_SOCKET nothing is sent and nothing fails")
@@ -33,7 +37,7 @@ struct SystemdNotifierTests {
         let error = #expect(throws: SyscallErrorProxy.self) {
             do { try notifier.watchdog() } catch { throw SyscallErrorProxy(description: "\(error)") }
         }
-        #expect(error?.description.contains("sendto(NOTIFY_SOCKET) on /nonexistent/notify failed: ENOENT") == true)
+        #expect(error?.description.contains("sd_notify(NOTIFY_SOCKET) on /nonexistent/notify failed: ENOENT") == true)
     }
 
     @Test("WATCHDOG_USEC is honoured only for this process")
@@ -83,7 +87,7 @@ struct WatchdogTests {
         let group = ServiceGroup(configuration: .init(services: [.init(service: service)], logger: Logger(label: "group")))
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            #expect(socket.receive() == "READY=1\nSTATUS=running")
+            #expect(await socket.next() == "READY=1\nSTATUS=running")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
@@ -141,7 +145,7 @@ struct ReadinessTests {
             #expect(socket.drain().isEmpty, "READY before the control socket was bound")
             #expect(gate.pending == ["control socket"])
             gate.open("control socket")
-            #expect(socket.receive() == "READY=1\nSTATUS=running")
+            #expect(await socket.next() == "READY=1\nSTATUS=running")
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
         }
