@@ -206,6 +206,15 @@ let inferenceTestTargets: [Target] = [
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 
+// MARK: - MQTT: libmosquitto (its network loop on a thread of its own) behind async functions, no policy
+
+let mqttTargets: [Target] = [
+    .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+    .target(name: "MQTT", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
+    // Against a real mosquitto started by the tests (TLS, client certificates, ACL).
+    .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"], swiftSettings: swiftSettings),
+]
+
 // MARK: - Fuzzing: libFuzzer entry points for model and JPEG bytes (scripts/testing/fuzz-inference)
 
 let fuzzTargets: [Target] = [
@@ -246,6 +255,6 @@ let package = Package(
     ],
     targets: cTargets + foundationTargets + riskTargets + simulationTargets + appTargets + testTargets
         + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
-        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets,
+        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets + mqttTargets,
     swiftLanguageModes: [.v6]
 )
