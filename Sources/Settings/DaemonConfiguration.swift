@@ -44,6 +44,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var uplink: UplinkSettings
     public var control: ControlSettings
     public var simulation: SimulationSettings
+    /// nil when the file has no `mqtt:` section (MQTT off).
+    public var mqtt: MQTTSettings?
 
     /// Reads and validates a configuration file.
     public static func load(
@@ -83,6 +85,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         uplink = try map.section("uplink") { m throws(ConfigurationError) in try UplinkSettings(m) }
         control = try map.section("control") { m throws(ConfigurationError) in try ControlSettings(m) }
         simulation = try map.section("simulation") { m throws(ConfigurationError) in try SimulationSettings(m) }
+        mqtt = try map.optional("mqtt").map { (node: ConfigNode) throws(ConfigurationError) -> MQTTSettings in
+            let mapping = try node.mapping()
+            let settings = try MQTTSettings(mapping, deviceID: deviceID)
+            try mapping.finish()
+            return settings
+        }
         try map.finish()
     }
 
