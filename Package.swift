@@ -119,6 +119,7 @@ let outboxTestTargets: [Target] = [
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
     "Sensors", "SensorEmulators", "Risk", "Monitoring", "ObjectLayout", "Outbox", "Uplink", "ControlProtocol", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
+    "MQTT", "MQTTSink",
 ]
 
 // MARK: - Control socket and remotairctl

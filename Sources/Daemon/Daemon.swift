@@ -10,6 +10,7 @@ import Sensors
 import Settings
 import Systemd
 import Monitoring
+import Outbox
 import Vision
 import Uplink
 
@@ -74,6 +75,8 @@ public struct Daemon: Sendable {
         } catch {
             throw DaemonError(component: "outbox", message: "\(error)")
         }
+        // Alarm events also wait for the MQTT broker's PUBACK when the mqtt section is set.
+        outbox.outbox?.mirrorAlarmsToMQTT(configuration.mqtt != nil)
     }
 
     /// The services in start order.
@@ -114,6 +117,10 @@ public struct Daemon: Sendable {
         var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
             services.append(uplink)
+        }
+        if let mqtt = configuration.mqtt, let queue = outbox.outbox {
+            services.append(MQTTService(settings: mqtt, outbox: queue, deviceID: configuration.deviceID, version: Self.version,
+                                        modelSHA256: modelSet.classifier.modelSHA256, logger: Logger(label: "mqtt")))
         }
         services += job.services
         services.append(control)

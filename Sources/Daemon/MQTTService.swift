@@ -1,0 +1,131 @@
+import Foundation
+import Logging
+import MQTT
+import MQTTSink
+import Outbox
+import ServiceLifecycle
+import Settings
+import Synchronization
+
+/// The MQTT sink (issue 19): publishes the outbox's alarm events to `{prefix}/alarms` with QoS 1, one at a
+/// time and in order, each marked published only at the broker's PUBACK; announces `{prefix}/status`
+/// `online` (retained) at every connect, with the last will `offline` on the same topic. `MQTTSinkPolicy`
+/// decides when to connect, back off or pause; this service only carries its actions out. It runs beside
+/// the uplink and the main job and never waits on them (nor they on it): a broker that is away only
+/// leaves events queued.
+struct MQTTService: Service {
+    let settings: MQTTSettings
+    let outbox: Outbox
+    let deviceID: String
+    let version: String
+    let modelSHA256: String
+    let logger: Logger
+    /// How often an idle sink looks for new events; alarms are rare, and the queue is one SQLite count.
+    var idlePoll: Duration = .milliseconds(250)
+
+    /// The document on `{prefix}/status`: `online` at connect, `offline` as the last will.
+    func statusDocument(online: Bool) -> [UInt8] {
+        var document: [String: Any] = ["device_id": deviceID, "state": online ? "online" : "offline"]
+        if online {
+            document["version"] = version
+            document["model_sha256"] = modelSHA256
+            document["outbox_depth"] = outbox.mqttDepth()
+            document["at"] = ISO8601DateFormatter().string(from: Date())
+        }
+        return (try? [UInt8](JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))) ?? Array("{\"state\":\"\(online ? "online" : "offline")\"}".utf8)
+    }
+
+    func makeClient() throws -> MQTTClient {
+        var password: String?
+        if let file = settings.passwordFile {
+            // First line only; the value is handed to libmosquitto and never logged.
+            let text = try String(contentsOfFile: file, encoding: .utf8)
+            password = text.split(separator: "\n", omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        }
+        let tls = settings.tls ? MQTTClientOptions.TLS(caFile: settings.caFile ?? "", certFile: settings.certFile, keyFile: settings.keyFile) : nil
+        let options = MQTTClientOptions(
+            host: settings.host, port: settings.port, clientID: settings.clientID, keepalive: settings.keepaliveSeconds, tls: tls,
+            username: settings.username, password: password,
+            will: MQTTOutgoingMessage(topic: settings.topic("status"), payload: statusDocument(online: false), qos: .atLeastOnce, retain: true))
+        return try MQTTClient(options: options)
+    }
+
+    func run() async throws {
+        let client: MQTTClient
+        do {
+            client = try makeClient()
+        } catch {
+            logger.error("mqtt off: the client cannot be set up", metadata: ["error": "\(error)"])
+            try? await gracefulShutdown()
+            return
+        }
+        logger.info("mqtt starting", metadata: ["host": "\(settings.host)", "port": "\(settings.port)", "client_id": "\(settings.clientID)", "prefix": "\(settings.topicPrefix)"])
+        // The loop thread reports a lost connection here; the run loop hands it to the policy.
+        let lost = Mutex<MQTTError?>(nil)
+        let watcher = Task {
+            for await state in client.states {
+                if case .disconnected(let error?) = state { lost.withLock { $0 = error } }
+            }
+        }
+        defer { watcher.cancel() }
+        await cancelWhenGracefulShutdown {
+            var policy = MQTTSinkPolicy()
+            while !Task.isCancelled {
+                let now = Date()
+                if policy.phase == .connected, let error = lost.withLock({ state -> MQTTError? in defer { state = nil }; return state }) {
+                    report(&policy, error)
+                    continue
+                }
+                switch policy.next(now: now, hasPending: outbox.mqttDepth() > 0) {
+                case .connect:
+                    do throws(MQTTError) {
+                        lost.withLock { $0 = nil }
+                        try await client.connect()
+                        policy.connected(now: Date())
+                        logger.notice("mqtt connected", metadata: ["host": "\(settings.host)", "queued": "\(outbox.mqttDepth())"])
+                        try await client.publish(topic: settings.topic("status"), payload: statusDocument(online: true), qos: .atLeastOnce, retain: true)
+                    } catch {
+                        report(&policy, error)
+                    }
+                case .publishNext:
+                    guard let event = try? outbox.pendingForMQTT(limit: 1).first else { continue }
+                    do throws(MQTTError) {
+                        try await client.publish(topic: settings.topic("alarms"), payload: [UInt8](event.payload), qos: .atLeastOnce)
+                        do {
+                            try outbox.markMQTTPublished(event.seq)
+                        } catch {
+                            // Published but not recorded: it goes out again later (a duplicate, never a loss).
+                            logger.error("mqtt: recording a publish failed", metadata: ["error": "\(error)"])
+                        }
+                        policy.published(now: Date())
+                    } catch {
+                        report(&policy, error)
+                    }
+                case .wait(let until):
+                    var pause = idlePoll
+                    if let until { pause = min(pause, .milliseconds(Int64(max(0, until.timeIntervalSinceNow) * 1000))) }
+                    try? await Task.sleep(for: max(pause, .milliseconds(10)))
+                }
+            }
+            // A clean DISCONNECT makes the broker discard the will: say offline ourselves first.
+            if policy.phase == .connected {
+                try? await client.publish(topic: settings.topic("status"), payload: statusDocument(online: false), qos: .atMostOnce, retain: true)
+            }
+        }
+        await client.disconnect()
+    }
+
+    private func report(_ policy: inout MQTTSinkPolicy, _ error: MQTTError) {
+        switch policy.failed(error.description, authentication: error.isAuthenticationFailure, now: Date(), unit: Double.random(in: 0..<1)) {
+        case .paused(let reason):
+            logger.error("mqtt paused: TLS or authorisation failure; fix the certificates, key or broker policy, then reload", metadata: ["error": "\(reason)"])
+        case .stillPaused:
+            break
+        case .retry(let wait):
+            // Once per outage, not at every attempt of a long one.
+            if policy.backoff.failures == 1 {
+                logger.warning("mqtt disconnected; reconnecting with backoff", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
+            }
+        }
+    }
+}
