@@ -120,7 +120,7 @@ public struct Daemon: Sendable {
         }
         if let mqtt = configuration.mqtt, let queue = outbox.outbox {
             services.append(MQTTService(settings: mqtt, outbox: queue, deviceID: configuration.deviceID, version: Self.version,
-                                        modelSHA256: modelSet.classifier.modelSHA256, logger: Logger(label: "mqtt")))
+                                        modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt")))
         }
         services += job.services
         services.append(control)

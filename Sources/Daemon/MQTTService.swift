@@ -1,4 +1,5 @@
 import Foundation
+import Health
 import Logging
 import MQTT
 import MQTTSink
@@ -19,6 +20,8 @@ struct MQTTService: Service {
     let deviceID: String
     let version: String
     let modelSHA256: String
+    /// `remotairctl status` shows the sink as the `mqtt` component (state, last error, queue depth, last publish).
+    let health: HealthRegistry
     let logger: Logger
     /// How often an idle sink looks for new events; alarms are rare, and the queue is one SQLite count.
     var idlePoll: Duration = .milliseconds(250)
@@ -71,6 +74,7 @@ struct MQTTService: Service {
         await cancelWhenGracefulShutdown {
             var policy = MQTTSinkPolicy()
             while !Task.isCancelled {
+                publishHealth(policy)
                 let now = Date()
                 if policy.phase == .connected, let error = lost.withLock({ state -> MQTTError? in defer { state = nil }; return state }) {
                     report(&policy, error)
@@ -113,6 +117,21 @@ struct MQTTService: Service {
             }
         }
         await client.disconnect()
+    }
+
+    /// `ok` while connected; `connecting`, `disconnected` (reconnecting with backoff) or `paused` otherwise,
+    /// which makes the daemon `degraded` but never stops the watchdog: MQTT is not a loop the board needs.
+    private func publishHealth(_ policy: MQTTSinkPolicy) {
+        let word = switch policy.phase {
+        case .connected: "ok"
+        case .connecting: "connecting"
+        case .disconnected: "disconnected"
+        case .paused: "paused"
+        }
+        var detail = ["broker": "\(settings.host):\(settings.port)", "queued": "\(outbox.mqttDepth())"]
+        if let at = policy.lastPublishAt { detail["last_publish"] = ISO8601DateFormatter().string(from: at) }
+        if let error = policy.lastError, policy.phase != .connected { detail["last_error"] = error }
+        health.publish("mqtt", state: word, detail: detail)
     }
 
     private func report(_ policy: inout MQTTSinkPolicy, _ error: MQTTError) {

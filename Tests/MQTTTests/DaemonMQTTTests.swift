@@ -175,6 +175,17 @@ struct DaemonMQTTTests {
         }
         #expect(raised)
         #expect(daemon.stderr.components(separatedBy: "mqtt paused").count == 2, "logged once")
+        // remotairctl status --json shows the paused sink, its error and the events it still owes.
+        let (status, json, _) = try await ChildProcess.run(PackagePaths.executable("remotairctl"),
+                                                           ["status", "--json", "--socket", board.dir.file("run/control.sock")])
+        #expect(status == 0)
+        let reply = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let result = reply?["result"] as? [String: Any]
+        let mqtt = (result?["subsystems"] as? [[String: Any]])?.first { $0["name"] as? String == "mqtt" }
+        #expect(mqtt?["state"] as? String == "paused", "\(json)")
+        let detail = mqtt?["detail"] as? [String: String]
+        #expect(detail?["last_error"]?.contains("certificate verify failed") == true, "\(json)")
+        #expect(Int(detail?["queued"] ?? "") ?? 0 >= 1, "the raise waits for the broker: \(json)")
         daemon.signal(SIGTERM)
         #expect(await daemon.wait(timeout: .seconds(15)) == 0)
     }
