@@ -118,10 +118,7 @@ public struct Daemon: Sendable {
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
             services.append(uplink)
         }
-        if let mqtt = configuration.mqtt, let queue = outbox.outbox {
-            services.append(MQTTService(settings: mqtt, outbox: queue, deviceID: configuration.deviceID, version: Self.version,
-                                        modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt")))
-        }
+        if let mqtt = makeMQTTService(modelSet: modelSet, monitor: job.monitor) { services.append(mqtt) }
         services += job.services
         services.append(control)
         return services

@@ -1,11 +1,16 @@
 import Foundation
 import Health
+import Inference
 import Logging
+import Monitoring
 import MQTT
 import MQTTSink
 import Outbox
+import Risk
+import Sensors
 import ServiceLifecycle
 import Settings
+import Uplink
 import Synchronization
 
 /// The MQTT sink (issue 19): publishes the outbox's alarm events to `{prefix}/alarms` with QoS 1, one at a
@@ -22,6 +27,10 @@ struct MQTTService: Service {
     let modelSHA256: String
     /// `remotairctl status` shows the sink as the `mqtt` component (state, last error, queue depth, last publish).
     let health: HealthRegistry
+    /// The `{prefix}/telemetry` document of the moment (nil: no readings yet).
+    var telemetry: @Sendable () -> [UInt8]? = { nil }
+    /// The `{prefix}/alarms/active` document: the current alarm set.
+    var activeAlarms: @Sendable () async -> [UInt8]? = { nil }
     let logger: Logger
     /// How often an idle sink looks for new events; alarms are rare, and the queue is one SQLite count.
     var idlePoll: Duration = .milliseconds(250)
@@ -73,9 +82,34 @@ struct MQTTService: Service {
         defer { watcher.cancel() }
         await cancelWhenGracefulShutdown {
             var policy = MQTTSinkPolicy()
+            var nextTelemetry = Date()
+            // What {prefix}/alarms/active last said on this connection (nil: say it again).
+            var activeSaid: [UInt8]?
             while !Task.isCancelled {
                 publishHealth(policy)
                 let now = Date()
+                if now >= nextTelemetry {
+                    nextTelemetry = now + settings.telemetryInterval.mqttSeconds
+                    // QoS 0 and only while connected: readings are dropped, never queued, while offline.
+                    if policy.phase == .connected, let document = telemetry() {
+                        do throws(MQTTError) {
+                            try await client.publish(topic: settings.topic("telemetry"), payload: document, qos: .atMostOnce)
+                        } catch {
+                            report(&policy, error)
+                            continue
+                        }
+                    }
+                }
+                // The retained current set, after the events that changed it (none pending), when it changed.
+                if policy.phase == .connected, outbox.mqttDepth() == 0, let document = await activeAlarms(), document != activeSaid {
+                    do throws(MQTTError) {
+                        try await client.publish(topic: settings.topic("alarms/active"), payload: document, qos: .atLeastOnce, retain: true)
+                        activeSaid = document
+                    } catch {
+                        report(&policy, error)
+                        continue
+                    }
+                }
                 if policy.phase == .connected, let error = lost.withLock({ state -> MQTTError? in defer { state = nil }; return state }) {
                     report(&policy, error)
                     continue
@@ -86,6 +120,7 @@ struct MQTTService: Service {
                         lost.withLock { $0 = nil }
                         try await client.connect()
                         policy.connected(now: Date())
+                        activeSaid = nil
                         logger.notice("mqtt connected", metadata: ["host": "\(settings.host)", "queued": "\(outbox.mqttDepth())"])
                         try await client.publish(topic: settings.topic("status"), payload: statusDocument(online: true), qos: .atLeastOnce, retain: true)
                     } catch {
@@ -146,5 +181,75 @@ struct MQTTService: Service {
                 logger.warning("mqtt disconnected; reconnecting with backoff", metadata: ["error": "\(error)", "retry_in": "\(wait)"])
             }
         }
+    }
+}
+
+extension Duration {
+    fileprivate var mqttSeconds: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+extension Daemon {
+    /// The MQTT sink when the `mqtt:` section is set, with its telemetry and active-alarm documents.
+    func makeMQTTService(modelSet: ModelSet, monitor: Monitor) -> MQTTService? {
+        guard let mqtt = configuration.mqtt, let queue = outbox.outbox else { return nil }
+        let deviceID = configuration.deviceID
+        let sensors = self.sensors
+        var service = MQTTService(settings: mqtt, outbox: queue, deviceID: deviceID, version: Self.version,
+                                  modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt"))
+        service.telemetry = {
+            MQTTDocuments.telemetry(deviceID: deviceID, readings: sensors.latest(), sensors: sensors.statuses(), at: Date())
+        }
+        service.activeAlarms = {
+            MQTTDocuments.activeAlarms(deviceID: deviceID, alarms: await monitor.activeAlarms)
+        }
+        return service
+    }
+}
+
+/// The JSON documents of `{prefix}/telemetry` and `{prefix}/alarms/active`: snake_case keys, ISO 8601 times.
+enum MQTTDocuments {
+    struct Telemetry: Encodable {
+        var deviceId: String
+        var at: Date
+        /// Latest calibrated value of every metric, with its unit and sensor.
+        var readings: [Reading]
+        /// Every configured sensor's state (ok, absent, faulted...).
+        var sensors: [SensorStatus]
+    }
+
+    struct Active: Encodable {
+        var deviceId: String
+        var alarms: [ActiveAlarmDocument]
+    }
+
+    struct ActiveAlarmDocument: Encodable {
+        var id: String
+        var kind: String
+        var subject: String
+        var severity: String
+        var reason: String
+        var raisedAt: Date
+        var updatedAt: Date
+    }
+
+    static func encoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.dateEncodingStrategy = .iso8601
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+
+    static func telemetry(deviceID: String, readings: [Reading], sensors: [SensorStatus], at: Date) -> [UInt8]? {
+        guard !readings.isEmpty else { return nil }
+        return (try? encoder().encode(Telemetry(deviceId: deviceID, at: at, readings: readings, sensors: sensors))).map { [UInt8]($0) }
+    }
+
+    static func activeAlarms(deviceID: String, alarms: [ActiveAlarm]) -> [UInt8]? {
+        let documents = alarms.map {
+            ActiveAlarmDocument(id: $0.id, kind: $0.kind.rawValue, subject: $0.subject, severity: $0.severity.rawValue, reason: $0.reason,
+                                raisedAt: $0.raisedAt, updatedAt: $0.updatedAt)
+        }
+        return (try? encoder().encode(Active(deviceId: deviceID, alarms: documents))).map { [UInt8]($0) }
     }
 }

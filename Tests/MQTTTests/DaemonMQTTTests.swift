@@ -47,6 +47,7 @@ struct DaemonMQTTTests {
                   cert_file: \(broker.certFile(broker.device))
                   key_file: \(broker.keyFile(broker.device))
                   keepalive: 5s
+                  telemetry_interval: 1s
                 """)
         }
 
@@ -115,6 +116,27 @@ struct DaemonMQTTTests {
         let online = try #require(status.first.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] })
         #expect(online["state"] as? String == "online")
         #expect((online["model_sha256"] as? String)?.count == 64)
+
+        // Telemetry: QoS 0, the readings with their units and the sensors' states.
+        let telemetry = inbox.all.filter { $0.topic == "remotair/e2e-board/telemetry" }
+        #expect(!telemetry.isEmpty)
+        #expect(telemetry.allSatisfy { $0.qos == 0 && !$0.retain })
+        let reading = telemetry.last.flatMap { try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any] }
+        let readings = reading?["readings"] as? [[String: Any]] ?? []
+        #expect(readings.contains { $0["metric"] as? String == "pm2_5" && $0["unit"] as? String == "ug/m3" }, "\(readings.prefix(3))")
+        #expect((reading?["sensors"] as? [[String: Any]])?.first?["state"] != nil)
+
+        // The retained active set: the duct_dirty alarm while raised, gone after the clear.
+        func active() -> [[[String: Any]]] {
+            inbox.all.filter { $0.topic == "remotair/e2e-board/alarms/active" }.compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any])?["alarms"] as? [[String: Any]]
+            }
+        }
+        let cleared = await Self.wait(timeout: .seconds(10)) {
+            active().contains { $0.contains { $0["kind"] as? String == "duct_dirty" } }
+                && active().last?.contains { $0["kind"] as? String == "duct_dirty" } == false
+        }
+        #expect(cleared, "\(active())")
 
         daemon.signal(SIGKILL)
         let offline = await Self.wait(timeout: .seconds(15)) {
