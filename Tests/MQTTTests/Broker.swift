@@ -16,8 +16,12 @@ final class Broker: @unchecked Sendable {
     func certFile(_ name: String) -> String { directory.file("\(name).pem") }
     func keyFile(_ name: String) -> String { directory.file("\(name).key") }
 
-    init(device: String = "device-1") async throws {
+    /// Topic patterns the device may read and write (the ACL); its whole prefix unless a test narrows it.
+    let deviceTopics: [String]
+
+    init(device: String = "device-1", deviceTopics: [String]? = nil) async throws {
         self.device = device
+        self.deviceTopics = deviceTopics ?? ["remotair/\(device)/#"]
         directory = try TemporaryDirectory("remotair-mqtt")
         port = try Self.freePort()
         try await makeCertificates()
@@ -68,7 +72,7 @@ final class Broker: @unchecked Sendable {
     private func writeConfiguration() throws {
         _ = try directory.write("acl", """
             user \(device)
-            topic readwrite remotair/\(device)/#
+            \(deviceTopics.map { "topic readwrite \($0)" }.joined(separator: "\n"))
             user other-device
             topic readwrite remotair/other-device/#
             user watcher
