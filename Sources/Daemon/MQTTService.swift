@@ -123,6 +123,11 @@ struct MQTTService: Service {
                         activeSaid = nil
                         logger.notice("mqtt connected", metadata: ["host": "\(settings.host)", "queued": "\(outbox.mqttDepth())"])
                         try await client.publish(topic: settings.topic("status"), payload: statusDocument(online: true), qos: .atLeastOnce, retain: true)
+                        if settings.homeAssistantDiscovery {
+                            for (topic, document) in MQTTDocuments.homeAssistantDiscovery(deviceID: deviceID, settings: settings, version: version) {
+                                try await client.publish(topic: topic, payload: document, qos: .atLeastOnce, retain: true)
+                            }
+                        }
                     } catch {
                         report(&policy, error)
                     }
@@ -251,5 +256,49 @@ enum MQTTDocuments {
                                 raisedAt: $0.raisedAt, updatedAt: $0.updatedAt)
         }
         return (try? encoder().encode(Active(deviceId: deviceID, alarms: documents))).map { [UInt8]($0) }
+    }
+}
+
+extension MQTTDocuments {
+    /// Home Assistant's MQTT discovery: one retained config per measured quantity and a "duct dirty" problem
+    /// sensor, all tied to one device and available while `{prefix}/status` says online. Quantities without
+    /// a Home Assistant device class (VOC and NOx index, PM4) go without one, as Home Assistant requires.
+    static let homeAssistantSensors: [(metric: Metric, name: String, deviceClass: String?, unit: String?)] = [
+        (.pm1_0, "PM1", "pm1", "µg/m³"), (.pm2_5, "PM2.5", "pm25", "µg/m³"), (.pm4_0, "PM4", nil, "µg/m³"), (.pm10, "PM10", "pm10", "µg/m³"),
+        (.co2, "CO2", "carbon_dioxide", "ppm"), (.voc_index, "VOC index", nil, nil), (.nox_index, "NOx index", nil, nil),
+        (.temperature, "Temperature", "temperature", "°C"), (.humidity, "Humidity", "humidity", "%"),
+        (.pressure, "Pressure", "pressure", "hPa"), (.differential_pressure, "Filter differential pressure", "pressure", "Pa"),
+    ]
+
+    static func homeAssistantDiscovery(deviceID: String, settings: MQTTSettings, version: String) -> [(String, [UInt8])] {
+        let availability = settings.topic("status")
+        let device: [String: Any] = ["identifiers": ["remotair_\(deviceID)"], "name": "Remotair \(deviceID)", "manufacturer": "Remotair",
+                                     "model": "duct monitor", "sw_version": version]
+        var configs: [(String, [String: Any])] = []
+        for sensor in homeAssistantSensors {
+            var config: [String: Any] = [
+                "name": sensor.name, "unique_id": "remotair_\(deviceID)_\(sensor.metric.rawValue)", "object_id": "remotair_\(deviceID)_\(sensor.metric.rawValue)",
+                "state_topic": settings.topic("telemetry"), "state_class": "measurement",
+                "value_template": "{{ (value_json.readings | selectattr('metric', 'equalto', '\(sensor.metric.rawValue)') | map(attribute='value') | list + [none]) | first }}",
+            ]
+            if let deviceClass = sensor.deviceClass { config["device_class"] = deviceClass }
+            if let unit = sensor.unit { config["unit_of_measurement"] = unit }
+            configs.append(("homeassistant/sensor/\(deviceID)/\(sensor.metric.rawValue)/config", config))
+        }
+        configs.append(("homeassistant/binary_sensor/\(deviceID)/duct_dirty/config", [
+            "name": "Duct dirty", "unique_id": "remotair_\(deviceID)_duct_dirty", "object_id": "remotair_\(deviceID)_duct_dirty",
+            "device_class": "problem", "state_topic": settings.topic("alarms/active"), "payload_on": "ON", "payload_off": "OFF",
+            "value_template": "{{ 'ON' if value_json.alarms | selectattr('kind', 'equalto', 'duct_dirty') | list | length > 0 else 'OFF' }}",
+        ]))
+        return configs.compactMap { topic, config in
+            var config = config
+            config["device"] = device
+            config["availability_topic"] = availability
+            config["availability_template"] = "{{ value_json.state }}"
+            config["payload_available"] = "online"
+            config["payload_not_available"] = "offline"
+            guard let data = try? JSONSerialization.data(withJSONObject: config, options: [.sortedKeys]) else { return nil }
+            return (topic, [UInt8](data))
+        }
     }
 }

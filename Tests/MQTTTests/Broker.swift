@@ -21,7 +21,7 @@ final class Broker: @unchecked Sendable {
 
     init(device: String = "device-1", deviceTopics: [String]? = nil) async throws {
         self.device = device
-        self.deviceTopics = deviceTopics ?? ["remotair/\(device)/#"]
+        self.deviceTopics = deviceTopics ?? ["remotair/\(device)/#", "homeassistant/+/\(device)/#"]
         directory = try TemporaryDirectory("remotair-mqtt")
         port = try Self.freePort()
         try await makeCertificates()

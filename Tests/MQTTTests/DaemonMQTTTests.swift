@@ -238,4 +238,63 @@ struct DaemonMQTTTests {
         daemon.signal(SIGTERM)
         #expect(await daemon.wait(timeout: .seconds(15)) == 0)
     }
+
+    /// What Home Assistant's MQTT integration accepts for the device classes we use (its sensor and
+    /// binary_sensor platforms: a device class's unit must be one of these, and a problem sensor is on/off).
+    static let homeAssistantUnits: [String: Set<String>] = [
+        "pm1": ["µg/m³"], "pm25": ["µg/m³"], "pm10": ["µg/m³"], "carbon_dioxide": ["ppm"],
+        "temperature": ["°C", "°F", "K"], "humidity": ["%"], "pressure": ["Pa", "hPa", "kPa", "bar", "cbar", "mbar", "mmHg", "inHg", "psi"],
+    ]
+
+    @Test("Home Assistant discovery: retained configs with state, availability (= status topic), unique id, device, and units valid for their device class")
+    func homeAssistantDiscovery() async throws {
+        let broker = try await Broker(device: "e2e-board")
+        let board = try Board(broker: broker)
+        defer { board.dir.remove() }
+        var text = try String(contentsOfFile: board.config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  telemetry_interval: 1s", with: "  telemetry_interval: 1s\n  home_assistant_discovery: true")
+        try text.write(toFile: board.config, atomically: true, encoding: .utf8)
+        let daemon = try board.start()
+        defer { if daemon.process.isRunning { daemon.signal(SIGKILL) } }
+        // Home Assistant subscribes after the board announced itself: what it gets is the retained copies.
+        #expect(await daemon.waitForStderr("mqtt connected", timeout: .seconds(30)))
+        try await Task.sleep(for: .seconds(1))
+        let inbox = Inbox()
+        let options = MQTTClientOptions(host: "127.0.0.1", port: broker.port, clientID: "ha-\(UUID().uuidString.prefix(6))", keepalive: 5,
+                                        tls: .init(caFile: broker.caFile, certFile: broker.certFile("watcher"), keyFile: broker.keyFile("watcher")))
+        let homeAssistant = try MQTTClient(options: options) { inbox.append($0) }
+        try await homeAssistant.connect()
+        try await homeAssistant.subscribe("homeassistant/#", qos: .atLeastOnce)
+        let configs = await inbox.wait(for: 12, timeout: .seconds(30))
+        #expect(configs.count == 12, "\(daemon.stderr.split(separator: "\n").filter { $0.contains("mqtt") })")
+        var seenClasses: Set<String> = []
+        for message in configs {
+            let levels = message.topic.split(separator: "/")
+            #expect(levels.count == 5 && levels[0] == "homeassistant" && levels[2] == "e2e-board" && levels[4] == "config", "\(message.topic)")
+            #expect(message.retain, "discovery configs are retained so Home Assistant finds them after a restart")
+            let config = try #require(try JSONSerialization.jsonObject(with: Data(message.payload)) as? [String: Any])
+            for key in ["name", "unique_id", "state_topic", "value_template", "availability_topic", "device"] {
+                #expect(config[key] != nil, "\(message.topic) lacks \(key)")
+            }
+            #expect(config["availability_topic"] as? String == "remotair/e2e-board/status")
+            #expect(config["payload_available"] as? String == "online")
+            #expect(config["payload_not_available"] as? String == "offline")
+            #expect(((config["device"] as? [String: Any])?["identifiers"] as? [String])?.isEmpty == false)
+            if let deviceClass = config["device_class"] as? String {
+                seenClasses.insert(deviceClass)
+                if levels[1] == "binary_sensor" {
+                    #expect(deviceClass == "problem")
+                    #expect(config["state_topic"] as? String == "remotair/e2e-board/alarms/active")
+                } else {
+                    let unit = config["unit_of_measurement"] as? String ?? "(none)"
+                    #expect(Self.homeAssistantUnits[deviceClass]?.contains(unit) == true, "\(deviceClass) with \(unit)")
+                    #expect(config["state_topic"] as? String == "remotair/e2e-board/telemetry")
+                }
+            }
+        }
+        #expect(seenClasses.isSuperset(of: ["pm25", "carbon_dioxide", "temperature", "humidity", "pressure", "problem"]))
+        await homeAssistant.disconnect()
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait(timeout: .seconds(15)) == 0)
+    }
 }
