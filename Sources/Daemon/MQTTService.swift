@@ -15,7 +15,9 @@ import Synchronization
 
 /// The MQTT sink (issue 19): publishes the outbox's alarm events to `{prefix}/alarms` with QoS 1, one at a
 /// time and in order, each marked published only at the broker's PUBACK; announces `{prefix}/status`
-/// `online` (retained) at every connect, with the last will `offline` on the same topic. `MQTTSinkPolicy`
+/// `online` (retained) at every connect, with the last will `offline` on the same topic; keeps the retained
+/// `{prefix}/alarms/active` set current, sends `{prefix}/telemetry` (QoS 0, only while connected) and, when
+/// enabled, Home Assistant's discovery configs. `MQTTSinkPolicy`
 /// decides when to connect, back off or pause; this service only carries its actions out. It runs beside
 /// the uplink and the main job and never waits on them (nor they on it): a broker that is away only
 /// leaves events queued.
