@@ -121,6 +121,7 @@ let outboxTestTargets: [Target] = [
 let daemonDependencies: [Target.Dependency] = [
     "Syscalls", "I2C", "Settings", "Journal", "Health", "Systemd", log, lifecycle, unixSignals,
     "Sensors", "SensorEmulators", "Risk", "Monitoring", "ObjectLayout", "Outbox", "Uplink", "ControlProtocol", "Control", "Inference", "JPEG", "Digests", "Timestamps", crypto,
+    "MQTT", "MQTTSink",
 ]
 
 // MARK: - Control socket and remotairctl
@@ -208,6 +209,18 @@ let inferenceTestTargets: [Target] = [
                 exclude: ["Fixtures"], swiftSettings: swiftSettings),
 ]
 
+// MARK: - MQTT: libmosquitto (its network loop on a thread of its own) behind async functions, no policy
+
+let mqttTargets: [Target] = [
+    .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
+    .target(name: "MQTT", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
+    // Against a real mosquitto started by the tests (TLS, client certificates, ACL).
+    .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"], swiftSettings: swiftSettings),
+    // The sink's policy (connect, backoff with full jitter, pause on TLS/auth failure, one event at a time): pure.
+    .target(name: "MQTTSink", dependencies: ["Outbox"], swiftSettings: swiftSettings),
+    .testTarget(name: "MQTTSinkTests", dependencies: ["MQTTSink", "Outbox"], swiftSettings: swiftSettings),
+]
+
 // MARK: - Fuzzing: libFuzzer entry points for model and JPEG bytes (scripts/testing/fuzz-inference)
 
 let fuzzTargets: [Target] = [
@@ -255,6 +268,6 @@ let package = Package(
     ],
     targets: cTargets + foundationTargets + riskTargets + simulationTargets + appTargets + testTargets
         + cameraTargets + cameraTestTargets + sensorTargets + sensorTestTargets + inferenceTargets + inferenceTestTargets
-        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets + modelUpdateTargets,
+        + outboxTargets + outboxTestTargets + controlTargets + controlTestTargets + fuzzTargets + modelUpdateTargets + mqttTargets,
     swiftLanguageModes: [.v6]
 )

@@ -2,7 +2,7 @@
 # missing, quietly; build so that a failed build stops the script. Sourced, not run.
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev libsystemd-dev libstdc++-12-dev pkg-config libjpeg-turbo-progs)
+APT_PACKAGES=(libgpiod-dev libv4l-dev libi2c-dev libturbojpeg0-dev libsystemd-dev libstdc++-12-dev pkg-config libjpeg-turbo-progs libmosquitto-dev)
 
 # The release flags; every release build uses them through SHIPPED_BUILD below.
 # Each function, ours and every dependency's, goes in its own section: lld's --symbol-ordering-file

@@ -10,6 +10,7 @@ import Sensors
 import Settings
 import Systemd
 import Monitoring
+import Outbox
 import Vision
 import Uplink
 
@@ -76,6 +77,8 @@ public struct Daemon: Sendable {
         } catch {
             throw DaemonError(component: "outbox", message: "\(error)")
         }
+        // Alarm events also wait for the MQTT broker's PUBACK when the mqtt section is set.
+        outbox.outbox?.mirrorAlarmsToMQTT(configuration.mqtt != nil)
     }
 
     /// The services in start order.
@@ -117,6 +120,7 @@ public struct Daemon: Sendable {
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
             services.append(uplink)
         }
+        if let mqtt = makeMQTTService(modelSet: modelSet, monitor: job.monitor) { services.append(mqtt) }
         services += job.services
         let modelQueue = OutboxDocumentQueue(runtime: outbox, uplink: configuration.uplink, outboxSettings: configuration.outbox, deviceID: configuration.deviceID)
         if let models = makeModelUpdateService(modelSet: modelSet, reloader: reloader, queue: modelQueue, environment: environment, logger: logger) { services.append(models) }

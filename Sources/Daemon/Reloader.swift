@@ -7,7 +7,7 @@ import Settings
 /// Hot reload (SIGHUP, `remotairctl reload`): configuration, calibration and model are loaded and
 /// validated completely first; only then does the monitor switch to them. On any error the running set
 /// stays and the error is logged and returned. Settings that belong to devices and sockets (cameras,
-/// sensors, GPIO, control, outbox, uplink) need a restart; a reload says so when they changed.
+/// sensors, GPIO, control, outbox, uplink, mqtt) need a restart; a reload says so when they changed.
 public actor Reloader {
     let daemon: Daemon
     let monitor: Monitor
@@ -64,6 +64,7 @@ public actor Reloader {
         if next.control != current.control { needsRestart.append("control") }
         if next.outbox != current.outbox { needsRestart.append("outbox") }
         if next.uplink != current.uplink { needsRestart.append("uplink") }
+        if next.mqtt != current.mqtt { needsRestart.append("mqtt") }
         if !needsRestart.isEmpty {
             logger.warning("reloaded; these sections changed and take effect at the next restart", metadata: ["sections": .string(needsRestart.joined(separator: ","))])
         }

@@ -37,6 +37,8 @@ public final class Outbox: Sendable {
         var closed = false
         /// Kinds whose latest enqueue was refused (free-space floor, budget), until one is accepted again.
         var refusing: [ItemKind: OutboxError] = [:]
+        /// Alarm events are also queued for the MQTT sink (Outbox+MQTT.swift).
+        var mirrorsAlarmsToMQTT = false
     }
 
     init(directory: String, database: DatabaseQueue, settings: OutboxSettings, logger: Logger,
@@ -120,6 +122,7 @@ public final class Outbox: Sendable {
                         json.count, Digest.sha256(json), Digest.md5(json),
                         jpeg?.count, jpeg.map(Digest.sha256), jpeg.map(Digest.md5),
                     ])
+                try recordForMQTT(db, id: id, item: item)
                 return removed
             }
         } catch {
@@ -339,6 +342,10 @@ public final class Outbox: Sendable {
                     try db.execute(sql: "DELETE FROM item WHERE kind = ? AND createdAt < ?", arguments: [kind.rawValue, cutoff])
                 }
                 try db.execute(sql: "DELETE FROM uploaded WHERE uploadedAt < ?", arguments: [Self.millis(now) - Self.uploadRecordRetentionMillis])
+                // Unpublished MQTT copies of alarms follow the alarm TTL, counted like the items.
+                let alarmCutoff = Self.millis(now) - Int64(settings.ttl.alarm.asSeconds * 1000)
+                try db.execute(sql: "DELETE FROM mqtt_pending WHERE createdAt < ?", arguments: [alarmCutoff])
+                if db.changesCount > 0 { try Self.bump(db, Array(repeating: "expired.mqtt", count: db.changesCount)) }
             }
         } catch {
             throw OutboxError(.io, "expiring items: \(error)")
@@ -440,7 +447,7 @@ public final class Outbox: Sendable {
         }
     }
 
-    private func checkOpen() throws(OutboxError) {
+    func checkOpen() throws(OutboxError) {
         if runtime.withLock({ $0.closed }) { throw OutboxError(.closed, "the outbox is closed") }
     }
 

@@ -45,6 +45,18 @@ enum OutboxSchema {
                 CREATE INDEX uploaded_age ON uploaded (uploadedAt);
                 """)
         }
+        // The MQTT sink's delivery record (Outbox+MQTT.swift): alarm events not yet acknowledged by the broker,
+        // with their own copy of the JSON so the S3 upload can delete the item independently.
+        migrator.registerMigration("v3-mqtt-pending") { db in
+            try db.execute(sql: """
+                CREATE TABLE mqtt_pending (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- publish order
+                    id TEXT NOT NULL,                       -- the alarm item's id
+                    createdAt INTEGER NOT NULL,             -- event time, Unix ms (TTL)
+                    payload BLOB NOT NULL                   -- the alarm document, as enqueued
+                );
+                """)
+        }
         return migrator
     }
 }

@@ -46,6 +46,8 @@ public struct DaemonConfiguration: Sendable, Equatable {
     public var simulation: SimulationSettings
     /// Model updates from signed bundles (issue 22); nil (the section absent) means off.
     public var models: ModelsSettings?
+    /// nil when the file has no `mqtt:` section (MQTT off).
+    public var mqtt: MQTTSettings?
 
     /// Reads and validates a configuration file.
     public static func load(
@@ -89,6 +91,12 @@ public struct DaemonConfiguration: Sendable, Equatable {
         if models != nil, uplink.endpoint == nil {
             throw ConfigurationError(file: file, keyPath: "models", line: map.optional("models")?.line,
                                      problem: .invalid("bundles are fetched through the uplink: set uplink.endpoint (https://... or file:///...)"))
+        }
+        mqtt = try map.optional("mqtt").map { (node: ConfigNode) throws(ConfigurationError) -> MQTTSettings in
+            let mapping = try node.mapping()
+            let settings = try MQTTSettings(mapping, deviceID: deviceID)
+            try mapping.finish()
+            return settings
         }
         try map.finish()
     }
