@@ -256,19 +256,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def load_image(path: Path, size: int, mean: Iterable[float] = IMAGENET_MEAN,
                std: Iterable[float] = IMAGENET_STD, resize: str = "stretch"):
-    """Image -> float32 CHW array, the same way the daemon feeds the model."""
-    import numpy as np
-    from PIL import Image
+    """Image -> float32 CHW array, the same way the daemon feeds the model (see preprocess.py)."""
+    from .preprocess import tensor
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if resize == "center_crop":
-            side = min(im.size)
-            left, top = (im.width - side) // 2, (im.height - side) // 2
-            im = im.crop((left, top, left + side, top + side))
-        elif resize != "stretch":
-            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
-        im = im.resize((size, size), Image.BILINEAR)
-        arr = np.asarray(im, np.float32) / 255.0
-    arr = (arr - np.asarray(list(mean), np.float32)) / np.asarray(list(std), np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+    return tensor(path, size, mean, std, resize)

@@ -204,6 +204,8 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- float/int8 agreement: {report['agreement']['rate']:.1%} of {report['agreement']['images']} images",
         "",
     ]
+    if report.get("input", {}).get("preprocessing"):
+        lines.insert(-1, f"- preprocessing: {report['input']['preprocessing']}")
     if report.get("note"):
         lines += [f"> {report['note']}", ""]
     for key, title in (("int8", "int8 model"), ("float", "float model")):

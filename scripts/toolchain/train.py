@@ -22,6 +22,8 @@ from . import calibration, dataset, evaluate, export, metadata
 from .dataset import DatasetError, Sample
 
 ROOT = Path(__file__).resolve().parents[2]
+# Training, calibration, evaluation and reference scores all decode and resize like the board (preprocess.py).
+PREPROCESSING = "the board's: libjpeg-turbo DCT-scaled decode, area averaging to 8 bits (scripts/toolchain/preprocess.py)"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -106,14 +108,15 @@ def calibration_sample(train: list[Sample], count: int, seed: int) -> list[Sampl
 
 # ---- training ----------------------------------------------------------------
 
-def _load_uint8(samples: list[Sample], side: int):
+def _load_uint8(samples: list[Sample], side: int, resize: str):
+    """Training images through the board's decode and area averaging (preprocess.py), as uint8 NCHW."""
     import torch
-    from PIL import Image
+
+    from .preprocess import decode
 
     arr = np.empty((len(samples), side, side, 3), np.uint8)
     for i, s in enumerate(samples):
-        with Image.open(s.path) as im:
-            arr[i] = np.asarray(im.convert("RGB").resize((side, side), Image.BILINEAR))
+        arr[i] = decode(s.path, side, side, resize).astype(np.uint8)
     return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
 
 
@@ -157,7 +160,7 @@ def train_model(a: argparse.Namespace, labels: list[str], train: list[Sample], l
     std = torch.tensor(dataset.IMAGENET_STD).view(3, 1, 1)
     side = a.size + a.size // 8  # a little larger than the input so crops stay near full view
     t0 = time.monotonic()
-    images = _load_uint8(train, side)
+    images = _load_uint8(train, side, a.resize)
     targets = torch.tensor([labels.index(s.label) for s in train])
     counts = torch.bincount(targets, minlength=len(labels)).float()
     # Class-balanced loss: each label weighs as much in total, however many images it has.
@@ -273,7 +276,8 @@ def run(a: argparse.Namespace) -> dict:
                                "activations", "images": [_relative(s.path, a.data) for s in calib]},
         "training": info,
         "input": {"size": a.size, "layout": "NCHW float32 RGB", "mean": list(meta.mean), "std": list(meta.std),
-                  "resize": a.resize, "output": "logits (apply softmax)"},
+                  "resize": a.resize, "output": "logits (apply softmax)",
+                  "preprocessing": PREPROCESSING},
         "ops": export.op_counts(int8_path),
         "model_bytes": int8_path.stat().st_size,
     }
