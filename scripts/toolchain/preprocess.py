@@ -11,12 +11,15 @@ Decoding uses Pillow's `draft`, which reaches the same libjpeg-turbo scaling. Th
 (Sources/Inference/Classifier/InputResampler.swift): weights computed in double and stored as float32, the
 vertical pass first (taps summed in pairs as the kernel does), then the horizontal one, all in float32.
 Remaining difference: for YCbCr JPEGs the board averages the Y, Cb and Cr planes without chroma upsampling
-and converts each output pixel to RGB, where libjpeg here upsamples and converts before the averaging;
+and converts each output pixel to RGB, where libjpeg here upsamples and converts before the averaging; and the
+board's vector code sums in another float order, so a value on a rounding tie can land one level apart (the
+decode itself is identical: Pillow's draft equals libturbojpeg's tjDecompress2 at the same scale).
 tests/test_preprocess.py measures what that leaves.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 from typing import Iterable
@@ -74,6 +77,7 @@ def dct_denominator(width: int, height: int, region: tuple[float, float, float, 
     return 1
 
 
+@functools.lru_cache(maxsize=32)
 def area_axis(begin: float, end: float, samples: int, destination: int) -> tuple[int, np.ndarray, np.ndarray]:
     """`AreaAxis`: (origin, first[destination], weight[destination, taps]) for averaging [begin, end) of an
     axis onto `destination` outputs; `taps` is a multiple of 4, unused taps weigh 0."""
@@ -116,7 +120,7 @@ def area_resize(rgb: np.ndarray, crop: tuple[int, int, int, int], out_w: int, ou
     row_origin, row_first, row_w = area_axis(float(top), float(top + ch), height, out_h)
     src = rgb[row_origin:, col_origin:].astype(np.float32)
     rows_avail, cols_avail = src.shape[:2]
-    out = np.empty((out_h, out_w, 3), np.float32)
+    sums = np.empty((out_h, cols_avail, 3), np.float32)
     taps = col_w.shape[1]
     # Column taps past the image weigh 0 on the board (they read padding); clip the index, the weight is 0.
     col_idx = np.minimum(col_first[:, None] + np.arange(taps)[None, :], cols_avail - 1)
@@ -140,13 +144,12 @@ def area_resize(rgb: np.ndarray, crop: tuple[int, int, int, int], out_w: int, ou
                 part = r0 * w0
                 t += 1
             acc = part if acc is None else acc + part
-        if acc is None:
-            acc = np.zeros((cols_avail, 3), np.float32)
-        # Horizontal: acc starts at 0 and adds every tap (zero-weight ones included) in order.
-        line = np.zeros((out_w, 3), np.float32)
-        for k in range(taps):
-            line = line + acc[col_idx[:, k]] * col_w[:, k, None]
-        out[row] = line
+        sums[row] = 0 if acc is None else acc
+    # Horizontal, all rows at once (the same float32 operations per value): from 0, every tap (zero-weight ones
+    # included) added in order.
+    out = np.zeros((out_h, out_w, 3), np.float32)
+    for k in range(taps):
+        out = out + sums[:, col_idx[:, k]] * col_w[None, :, k, None]
     # round_level: floor(min(v + 0.5, 255)), clamped at 0.
     return np.floor(np.maximum(np.minimum(out + np.float32(0.5), np.float32(255)), np.float32(0)))
 
