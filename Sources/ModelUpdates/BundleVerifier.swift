@@ -38,14 +38,14 @@ public struct BundleVerifier: Sendable {
     /// simulation frames (Calibration/simulation/frames): see `measuredReferenceTolerance`.
     public var tolerance: Double
 
-    /// The board decodes at a DCT scale and area-averages; the toolchain's onnxruntime scores come from Pillow's
-    /// full decode and a bilinear resize (issue 22, point 5), so the two differ most on frames near the decision
-    /// boundary. Measured on the demo model over the 20 simulation frames (scripts/toolchain/tests/test_publish.py,
-    /// test_reference_scores_reproduce_through_remotaird): median |difference| 0.0002, largest 0.134 (dark/002,
-    /// 0.995 against 0.861); every confident frame within 0.004. 0.15 covers that with a little headroom and still
-    /// refuses a runtime or preprocessing that disagrees on a confident frame (a swapped label moves it by ~1).
-    /// Tighten it once the toolchain uses the board's decode and resize (point 5).
-    public static let measuredReferenceTolerance = 0.15
+    /// The toolchain's onnxruntime scores come from the board's preprocessing (scripts/toolchain/preprocess.py:
+    /// the same DCT-scaled decode and area averaging, issue 22 point 5). Measured on the demo model over the 20
+    /// simulation frames (scripts/toolchain/tests/test_publish.py, test_reference_scores_reproduce_through_remotaird):
+    /// largest |difference| 0.022, median below 0.0001 (with the former Pillow bilinear path: 0.134). What is left:
+    /// the board averages Y/Cb/Cr planes before colour conversion, and sums in another float order, so values on a
+    /// rounding tie land a level apart (0.1 % of them moves this int8 model's logits by ~0.2). 0.05 covers that with
+    /// over 2x headroom and refuses any runtime or preprocessing that moves a score by more (a swapped label: ~1).
+    public static let measuredReferenceTolerance = 0.05
 
     public init(keys: TrustedKeys, daemonVersion: ModelVersion, allowDowngrade: Bool = false, tolerance: Double = measuredReferenceTolerance) {
         self.keys = keys

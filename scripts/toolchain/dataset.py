@@ -36,6 +36,9 @@ class Sample:
     path: Path
     label: str
     origin: str  # where it came from, e.g. "manifest.jsonl:12", for error messages
+    # A person gave or confirmed the label: a folder sorted by hand, or a manifest line whose metadata says
+    # "human-annotated": "yes". The board's own predictions (build-manifest's lines) say "no".
+    human: bool = True
 
 
 @dataclass
@@ -152,7 +155,8 @@ def parse_manifest(path: Path, s3_mirror: Path | None = None, label_attribute: s
             clash = [i for i, (nm, _) in names_by_index.items() if nm == name and i != index]
             if clash:
                 raise DatasetError(f"{where}: class {name!r} has index {index} here but {clash[0]} before")
-            samples.append(Sample(resolve_ref(ref, path.parent, s3_mirror, where), name, where))
+            human = obj[f"{attr}-metadata"].get("human-annotated") == "yes"
+            samples.append(Sample(resolve_ref(ref, path.parent, s3_mirror, where), name, where, human))
         except DatasetError as e:
             errors.append(str(e))
     if errors:
@@ -172,6 +176,21 @@ def load(source: Path, s3_mirror: Path | None = None, label_attribute: str | Non
     if source.is_file():
         return parse_manifest(source, s3_mirror, label_attribute)
     raise DatasetError(f"{source}: no such file or folder")
+
+
+def human_labelled(ds: Dataset, accept_machine_labels: bool = False) -> tuple[Dataset, int]:
+    """The lines people labelled, and how many machine-labelled ones that leaves out; with
+    `accept_machine_labels`, everything (and 0 left out). A model retrained on its own predictions learns
+    its own mistakes, so machine labels only go in on purpose."""
+    if accept_machine_labels:
+        return ds, 0
+    kept = [s for s in ds.samples if s.human]
+    left_out = len(ds.samples) - len(kept)
+    if not kept:
+        raise DatasetError(
+            f"{ds.source}: all {left_out} lines are machine-labelled (no 'human-annotated': 'yes'); have people "
+            "confirm or correct them (build-manifest --relabelling-input), or pass --accept-machine-labels")
+    return Dataset(kept, ds.labels, ds.source), left_out
 
 
 def _readable(path: Path) -> str | None:
@@ -256,19 +275,9 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 
 def load_image(path: Path, size: int, mean: Iterable[float] = IMAGENET_MEAN,
                std: Iterable[float] = IMAGENET_STD, resize: str = "stretch"):
-    """Image -> float32 CHW array, the same way the daemon feeds the model."""
-    import numpy as np
-    from PIL import Image
+    """Image -> float32 CHW array, the same way the daemon feeds the model (see preprocess.py)."""
+    from .preprocess import tensor
 
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if resize == "center_crop":
-            side = min(im.size)
-            left, top = (im.width - side) // 2, (im.height - side) // 2
-            im = im.crop((left, top, left + side, top + side))
-        elif resize != "stretch":
-            raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
-        im = im.resize((size, size), Image.BILINEAR)
-        arr = np.asarray(im, np.float32) / 255.0
-    arr = (arr - np.asarray(list(mean), np.float32)) / np.asarray(list(std), np.float32)
-    return np.ascontiguousarray(arr.transpose(2, 0, 1))
+    if resize not in RESIZE_MODES:
+        raise ValueError(f"resize must be one of {RESIZE_MODES}, got {resize!r}")
+    return tensor(path, size, mean, std, resize)

@@ -204,6 +204,16 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- float/int8 agreement: {report['agreement']['rate']:.1%} of {report['agreement']['images']} images",
         "",
     ]
+    machine = report.get("dataset", {}).get("machine_labels")
+    if machine:
+        if machine["accepted"]:
+            text = (f"{machine['included']} of the images used ({machine['share']:.1%}), included on purpose "
+                    "(--accept-machine-labels)")
+        else:
+            text = f"{machine['left_out']} left out; only human-annotated labels used"
+        lines.insert(-1, f"- machine-labelled lines: {text}")
+    if report.get("input", {}).get("preprocessing"):
+        lines.insert(-1, f"- preprocessing: {report['input']['preprocessing']}")
     if report.get("note"):
         lines += [f"> {report['note']}", ""]
     for key, title in (("int8", "int8 model"), ("float", "float model")):

@@ -156,6 +156,74 @@ def collect_from(src: str, s3_mirror: Path | None, label_attribute: str | None, 
     return collect(resolve_from(src, s3_mirror), label_attribute)
 
 
+# ---- relabelling by people (a Ground Truth label adjustment job) ---------------------------------------------
+#
+# The board's lines are its own predictions ("human-annotated": "no"). Before they train a model, people confirm
+# or correct them: `--relabelling-input` writes those lines as the input manifest of a Ground Truth adjustment job
+# (the machine label under its attribute is the pre-annotation shown to the workers; the job must write its
+# answer under another LabelAttributeName), and `--from-relabelling` reads the job's output manifest back into a
+# training manifest whose labels are the people's, under the original attribute.
+
+DEFAULT_REVIEW_SUFFIX = "-reviewed"
+
+
+@dataclass
+class Relabelled:
+    lines: list[dict] = field(default_factory=list)
+    confirmed: int = 0  # people kept the board's label
+    corrected: int = 0  # people changed it
+    unanswered: int = 0  # no answer from the job (expired, failed): left out, still machine-labelled
+    bad: list[str] = field(default_factory=list)
+
+
+def relabelling_input(lines: list[dict], attribute: str) -> list[dict]:
+    """The lines people have not labelled yet, unchanged: the adjustment job's input manifest."""
+    return [o for o in lines if o.get(f"{attribute}-metadata", {}).get("human-annotated") != "yes"]
+
+
+def _job_attribute(obj: dict, original: str, where: str) -> str | None:
+    """The job's label attribute in an output line: the one other than `original` with a -metadata sibling."""
+    names = [k for k in obj if k not in ("source-ref", original) and not k.endswith("-metadata")
+             and f"{k}-metadata" in obj]
+    if len(names) > 1:
+        raise DatasetError(f"{where}: several answers ({', '.join(names)}); pass --review-attribute NAME")
+    return names[0] if names else None
+
+
+def read_relabelled(text: str, source: str, original: str, review: str | None = None) -> Relabelled:
+    """Training lines from an adjustment job's output manifest: each answered line becomes
+    {source-ref, original: index, original-metadata: the job's metadata}, so the people's label and its
+    "human-annotated" flag are what training reads."""
+    res = Relabelled()
+    for n, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        where = f"{source}:{n}"
+        try:
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise DatasetError(f"{where}: not valid JSON ({e.msg} at column {e.colno})") from None
+            if not isinstance(obj, dict):
+                raise DatasetError(f"{where}: expected a JSON object")
+            attribute = review or _job_attribute(obj, original, where)
+            if attribute is None or attribute not in obj:
+                res.unanswered += 1
+                continue
+            ref, _, index, name = validate_line(obj, where, attribute)
+            meta = dict(obj[f"{attribute}-metadata"])
+            out = {"source-ref": ref, original: index, f"{original}-metadata": meta}
+            before = obj.get(f"{original}-metadata")
+            if isinstance(before, dict) and before.get("class-name") == name:
+                res.confirmed += 1
+            else:
+                res.corrected += 1
+            res.lines.append(out)
+        except DatasetError as e:
+            res.bad.append(str(e))
+    return res
+
+
 def write_manifest(lines: list[dict], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
@@ -167,8 +235,15 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="build-manifest", description=(
         "Collect the ground_truth lines of uploaded snapshot/sample sidecars into one "
         "SageMaker Ground Truth image-classification manifest."))
-    p.add_argument("--from", dest="src", required=True,
-                   help="folder, or s3://bucket/prefix (read with boto3, or from --s3-mirror)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--from", dest="src",
+                     help="folder, or s3://bucket/prefix (read with boto3, or from --s3-mirror)")
+    src.add_argument("--from-relabelling", type=Path, metavar="OUTPUT_MANIFEST",
+                     help="a relabelling job's output manifest: write the people's labels as a training manifest")
+    p.add_argument("--relabelling-input", action="store_true",
+                   help="write only the lines people have not labelled, as a Ground Truth label adjustment job's "
+                        "input manifest (the board's labels as pre-annotations)")
+    p.add_argument("--review-attribute", help="the relabelling job's LabelAttributeName (default: detected)")
     p.add_argument("--endpoint-url", help="S3 endpoint for s3:// (default: AWS, or $AWS_ENDPOINT_URL)")
     p.add_argument("--out", type=Path, required=True, help="manifest to write (JSON lines)")
     p.add_argument("--s3-mirror", type=Path, help="local copy of S3: s3://bucket/key is DIR/bucket/key")
@@ -177,6 +252,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--max-bad-share", type=float, default=DEFAULT_MAX_BAD_SHARE,
                    help="fail when more than this share of sidecars is malformed (default %(default)s)")
     a = p.parse_args(argv)
+    if a.from_relabelling:
+        if a.relabelling_input:
+            p.error("--relabelling-input writes a job's input; --from-relabelling reads its output")
+        return from_relabelling(a)
     try:
         res = collect_from(a.src, a.s3_mirror, a.label_attribute, a.endpoint_url)
     except DatasetError as e:
@@ -192,6 +271,44 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     if len(res.bad) > a.max_bad_share * res.considered:
         print(f"build-manifest: error: {len(res.bad)} of {res.considered} sidecars malformed, more than "
+              f"{a.max_bad_share:.0%}; nothing written", file=sys.stderr)
+        return 1
+    if a.relabelling_input:
+        attribute = a.label_attribute or DEFAULT_LABEL_ATTRIBUTE
+        lines = relabelling_input(res.lines, attribute)
+        if not lines:
+            print("build-manifest: every line is already human-annotated; no relabelling input written", file=sys.stderr)
+            return 1
+        write_manifest(lines, a.out)
+        print(f"build-manifest: wrote {a.out}: {len(lines)} machine-labelled lines for people to confirm or correct "
+              f"({len(res.lines) - len(lines)} already human-annotated left out); create a Ground Truth image "
+              f"classification adjustment job on it with a LabelAttributeName other than {attribute!r} "
+              f"(e.g. {attribute + DEFAULT_REVIEW_SUFFIX!r}), then read its output back with --from-relabelling",
+              file=sys.stderr)
+        return 0
+    write_manifest(res.lines, a.out)
+    print(f"build-manifest: wrote {a.out}", file=sys.stderr)
+    return 0
+
+
+def from_relabelling(a: argparse.Namespace) -> int:
+    original = a.label_attribute or DEFAULT_LABEL_ATTRIBUTE
+    try:
+        text = a.from_relabelling.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        print(f"build-manifest: error: {a.from_relabelling}: cannot read ({e})", file=sys.stderr)
+        return 2
+    res = read_relabelled(text, str(a.from_relabelling), original, a.review_attribute)
+    for line in res.bad:
+        print(f"build-manifest: malformed: {line}", file=sys.stderr)
+    considered = len(res.lines) + len(res.bad)
+    print(f"build-manifest: {len(res.lines)} relabelled lines ({res.confirmed} confirmed, {res.corrected} corrected), "
+          f"{res.unanswered} without an answer (left out), {len(res.bad)} malformed", file=sys.stderr)
+    if not res.lines:
+        print(f"build-manifest: error: no answered lines in {a.from_relabelling}", file=sys.stderr)
+        return 1
+    if len(res.bad) > a.max_bad_share * considered:
+        print(f"build-manifest: error: {len(res.bad)} of {considered} lines malformed, more than "
               f"{a.max_bad_share:.0%}; nothing written", file=sys.stderr)
         return 1
     write_manifest(res.lines, a.out)

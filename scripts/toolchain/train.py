@@ -13,6 +13,7 @@ import os
 import random
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -22,6 +23,8 @@ from . import calibration, dataset, evaluate, export, metadata
 from .dataset import DatasetError, Sample
 
 ROOT = Path(__file__).resolve().parents[2]
+# Training, calibration, evaluation and reference scores all decode and resize like the board (preprocess.py).
+PREPROCESSING = "the board's: libjpeg-turbo DCT-scaled decode, area averaging to 8 bits (scripts/toolchain/preprocess.py)"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -31,6 +34,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--test", type=Path, help="explicit test set (folder or manifest) instead of the 80/20 split")
     p.add_argument("--s3-mirror", type=Path, help="local copy of S3: s3://bucket/key is DIR/bucket/key")
     p.add_argument("--label-attribute", help="Ground Truth label attribute (default: detected)")
+    p.add_argument("--accept-machine-labels", action="store_true",
+                   help="also train and evaluate on manifest lines not labelled by people "
+                        "(\"human-annotated\": \"no\", e.g. the board's own predictions); default: left out")
     p.add_argument("--out-dir", type=Path, default=ROOT / "Calibration",
                    help="where the int8 model, its report and classifier.yaml go (default: Calibration/)")
     p.add_argument("--name", default="duct-classifier", help="model file stem (default: %(default)s)")
@@ -63,13 +69,31 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 # ---- data --------------------------------------------------------------------
 
-def prepare(a: argparse.Namespace) -> tuple[list[str], list[Sample], list[Sample], str, list[str]]:
+@dataclass
+class Prepared:
+    labels: list[str]
+    train: list[Sample]
+    test: list[Sample]
+    how: str
+    missing: list[str]
+    machine_left_out: int  # machine-labelled lines not used (0 with --accept-machine-labels)
+
+
+def prepare(a: argparse.Namespace) -> Prepared:
     missing: list[str] = []
-    ds = dataset.drop_missing(dataset.load(a.data, a.s3_mirror, a.label_attribute), a.max_missing_share, missing)
+    left_out = 0
+
+    def load(source: Path) -> dataset.Dataset:
+        nonlocal left_out
+        ds, dropped = dataset.human_labelled(dataset.load(source, a.s3_mirror, a.label_attribute),
+                                             a.accept_machine_labels)
+        left_out += dropped
+        return dataset.drop_missing(ds, a.max_missing_share, missing)
+
+    ds = load(a.data)
     dataset.require_labels(ds)
     if a.test:
-        test_ds = dataset.drop_missing(dataset.load(a.test, a.s3_mirror, a.label_attribute),
-                                       a.max_missing_share, missing)
+        test_ds = load(a.test)
         dataset.check_same_labels(ds, test_ds)
         dataset.require_labels(test_ds)
         train, test, how = ds.samples, test_ds.samples, f"explicit test set {a.test}"
@@ -78,7 +102,22 @@ def prepare(a: argparse.Namespace) -> tuple[list[str], list[Sample], list[Sample
         how = f"stratified 80/20 split, seed {a.seed}"
     if a.alarm_label not in ds.labels:
         raise DatasetError(f"--alarm-label {a.alarm_label!r} is not a dataset label ({', '.join(ds.labels)})")
-    return ds.labels, train, test, how, missing
+    return Prepared(ds.labels, train, test, how, missing, left_out)
+
+
+def machine_labels(p: Prepared, accepted: bool) -> dict:
+    """What the report says about machine labels: left out, or included on purpose and their share."""
+    used = p.train + p.test
+    included = sum(1 for s in used if not s.human)
+    return {"accepted": accepted, "left_out": p.machine_left_out, "included": included,
+            "share": included / len(used) if used else 0.0}
+
+
+def machine_labels_sentence(m: dict) -> str:
+    if m["accepted"]:
+        return (f"machine-labelled lines included (--accept-machine-labels): {m['included']} of the images used "
+                f"({m['share']:.1%})")
+    return f"{m['left_out']} machine-labelled lines left out (only human-annotated labels used)"
 
 
 def _relative(p: Path, base: Path) -> str:
@@ -106,14 +145,15 @@ def calibration_sample(train: list[Sample], count: int, seed: int) -> list[Sampl
 
 # ---- training ----------------------------------------------------------------
 
-def _load_uint8(samples: list[Sample], side: int):
+def _load_uint8(samples: list[Sample], side: int, resize: str):
+    """Training images through the board's decode and area averaging (preprocess.py), as uint8 NCHW."""
     import torch
-    from PIL import Image
+
+    from .preprocess import decode
 
     arr = np.empty((len(samples), side, side, 3), np.uint8)
     for i, s in enumerate(samples):
-        with Image.open(s.path) as im:
-            arr[i] = np.asarray(im.convert("RGB").resize((side, side), Image.BILINEAR))
+        arr[i] = decode(s.path, side, side, resize).astype(np.uint8)
     return torch.from_numpy(arr).permute(0, 3, 1, 2).contiguous()
 
 
@@ -157,7 +197,7 @@ def train_model(a: argparse.Namespace, labels: list[str], train: list[Sample], l
     std = torch.tensor(dataset.IMAGENET_STD).view(3, 1, 1)
     side = a.size + a.size // 8  # a little larger than the input so crops stay near full view
     t0 = time.monotonic()
-    images = _load_uint8(train, side)
+    images = _load_uint8(train, side, a.resize)
     targets = torch.tensor([labels.index(s.label) for s in train])
     counts = torch.bincount(targets, minlength=len(labels)).float()
     # Class-balanced loss: each label weighs as much in total, however many images it has.
@@ -218,9 +258,12 @@ def run(a: argparse.Namespace) -> dict:
     def log(msg: str) -> None:
         print(f"train-classifier: {msg}", file=sys.stderr, flush=True)
 
-    labels, train, test, how, missing = prepare(a)
+    prepared = prepare(a)
+    labels, train, test, how, missing = prepared.labels, prepared.train, prepared.test, prepared.how, prepared.missing
     for line in missing:
         log(f"skipped {line}")
+    machine = machine_labels(prepared, a.accept_machine_labels)
+    log(machine_labels_sentence(machine))
     log(f"labels {labels}; {len(train)} training and {len(test)} test images ({how})")
     sha = dataset.dataset_sha256(train + test)
     trained_at = metadata.utc_now()
@@ -267,13 +310,15 @@ def run(a: argparse.Namespace) -> dict:
         "labels": labels, "test_images": len(test), "split": how,
         "agreement": {"rate": evaluate.agreement(f_eval["predictions"], q_eval["predictions"]), "images": len(test)},
         "evaluations": {"int8": q_eval, "float": f_eval},
-        "dataset": {"source": str(a.data), "train_images": len(train), "skipped": missing, "note": a.note},
+        "dataset": {"source": str(a.data), "train_images": len(train), "skipped": missing, "note": a.note,
+                    "machine_labels": machine},
         "test_files": [_relative(p, a.test or a.data) for p in files],
         "calibration_sample": {"count": len(calib), "method": "MinMax, QDQ, per-channel int8 weights, uint8 "
                                "activations", "images": [_relative(s.path, a.data) for s in calib]},
         "training": info,
         "input": {"size": a.size, "layout": "NCHW float32 RGB", "mean": list(meta.mean), "std": list(meta.std),
-                  "resize": a.resize, "output": "logits (apply softmax)"},
+                  "resize": a.resize, "output": "logits (apply softmax)",
+                  "preprocessing": PREPROCESSING},
         "ops": export.op_counts(int8_path),
         "model_bytes": int8_path.stat().st_size,
     }

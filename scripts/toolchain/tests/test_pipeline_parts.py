@@ -74,8 +74,8 @@ def test_pipeline_refuses_a_test_set_with_other_labels(tmp_path):
     test = _folder(tmp_path / "test", ["clean", "dusty"])
     with pytest.raises(DatasetError, match="labels differ between train"):
         prepare(parse_args(["--data", str(train), "--test", str(test)]))
-    labels, tr, te, how, missing = prepare(parse_args(["--data", str(train), "--test", str(train)]))
-    assert labels == ["clean", "dirty"] and len(tr) == len(te) == 6 and how.startswith("explicit test set")
+    p = prepare(parse_args(["--data", str(train), "--test", str(train)]))
+    assert p.labels == ["clean", "dirty"] and len(p.train) == len(p.test) == 6 and p.how.startswith("explicit test set")
 
 
 def test_pipeline_refuses_an_alarm_label_the_data_lacks(tmp_path):
@@ -85,5 +85,5 @@ def test_pipeline_refuses_an_alarm_label_the_data_lacks(tmp_path):
     data = _folder(tmp_path / "d", ["ok", "bad"])
     with pytest.raises(DatasetError, match="--alarm-label 'dirty' is not a dataset label"):
         prepare(parse_args(["--data", str(data)]))
-    labels, tr, te, how, _ = prepare(parse_args(["--data", str(data), "--alarm-label", "bad"]))
-    assert labels == ["bad", "ok"] and len(te) == 2 and how == "stratified 80/20 split, seed 20"
+    p = prepare(parse_args(["--data", str(data), "--alarm-label", "bad"]))
+    assert p.labels == ["bad", "ok"] and len(p.test) == 2 and p.how == "stratified 80/20 split, seed 20"

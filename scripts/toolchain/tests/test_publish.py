@@ -132,7 +132,7 @@ def test_command_line_publishes_to_a_file_endpoint(tmp_path, capsys):
 
 
 # BundleVerifier.measuredReferenceTolerance (Sources/ModelUpdates/BundleVerifier.swift) is set from this test.
-BOARD_TOLERANCE = 0.15
+BOARD_TOLERANCE = 0.05
 
 
 def test_reference_scores_reproduce_through_remotaird_within_the_board_tolerance(key):

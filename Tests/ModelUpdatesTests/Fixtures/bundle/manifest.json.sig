@@ -1,1 +1,1 @@
-hJfzFjZhlhkfS/oSkkWZ0mMORiAQ3GabENi3ZOudr1jb4pZdyyJsubOsVnwSRUxa6rwbIBJy9ivQ7YnWHKUzCg==
+eGMtOV6be4BiabhE1Ym5xzpfDjyPqWiVYHw2uhgtiTxP8szw2dLIJrBHnvHul4OtlasMiECSCSA/Si3ZviIwDA==
