@@ -34,8 +34,6 @@ struct MQTTService: Service {
     /// The `{prefix}/alarms/active` document: the current alarm set.
     var activeAlarms: @Sendable () async -> [UInt8]? = { nil }
     let logger: Logger
-    /// How often an idle sink looks for new events; alarms are rare, and the queue is one SQLite count.
-    var idlePoll: Duration = .milliseconds(250)
 
     /// The document on `{prefix}/status`: `online` at connect, `offline` as the last will.
     func statusDocument(online: Bool) -> [UInt8] {
@@ -78,7 +76,10 @@ struct MQTTService: Service {
         let lost = Mutex<MQTTError?>(nil)
         let watcher = Task {
             for await state in client.states {
-                if case .disconnected(let error?) = state { lost.withLock { $0 = error } }
+                if case .disconnected(let error?) = state {
+                    lost.withLock { $0 = error }
+                    outbox.mqttWakeup.signal()
+                }
             }
         }
         defer { watcher.cancel() }
@@ -148,9 +149,11 @@ struct MQTTService: Service {
                         report(&policy, error)
                     }
                 case .wait(let until):
-                    var pause = idlePoll
-                    if let until { pause = min(pause, .milliseconds(Int64(max(0, until.timeIntervalSinceNow) * 1000))) }
-                    try? await Task.sleep(for: max(pause, .milliseconds(10)))
+                    // No polling: asleep until an alarm event is queued (the outbox signals), the connection
+                    // drops (the watcher signals), the next telemetry or the policy's next attempt.
+                    let deadline = until.map { min($0, nextTelemetry) } ?? nextTelemetry
+                    let pause = Duration.milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000))
+                    await outbox.mqttWakeup.wait(upTo: max(pause, .milliseconds(10)))
                 }
             }
             // A clean DISCONNECT makes the broker discard the will: say offline ourselves first.
