@@ -199,20 +199,23 @@ extension Duration {
 }
 
 extension Daemon {
-    /// The MQTT sink when the `mqtt:` section is set, with its telemetry and active-alarm documents.
-    func makeMQTTService(modelSet: ModelSet, monitor: Monitor) -> MQTTService? {
-        guard let mqtt = configuration.mqtt, let queue = outbox.outbox else { return nil }
+    /// The MQTT sink's supervisor: it runs the sink of the `mqtt:` section in force (none while it is absent)
+    /// and applies a reload's changes to it.
+    func makeMQTTSupervisor(modelSet: ModelSet, monitor: Monitor) -> MQTTSupervisor? {
+        guard let queue = outbox.outbox else { return nil }
         let deviceID = configuration.deviceID
         let sensors = self.sensors
-        var service = MQTTService(settings: mqtt, outbox: queue, deviceID: deviceID, version: Self.version,
-                                  modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt"))
-        service.telemetry = {
-            MQTTDocuments.telemetry(deviceID: deviceID, readings: sensors.latest(), sensors: sensors.statuses(), at: Date())
+        return MQTTSupervisor(initial: configuration.mqtt, outbox: queue) { [health] mqtt in
+            var service = MQTTService(settings: mqtt, outbox: queue, deviceID: deviceID, version: Self.version,
+                                      modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt"))
+            service.telemetry = {
+                MQTTDocuments.telemetry(deviceID: deviceID, readings: sensors.latest(), sensors: sensors.statuses(), at: Date())
+            }
+            service.activeAlarms = {
+                MQTTDocuments.activeAlarms(deviceID: deviceID, alarms: await monitor.activeAlarms)
+            }
+            return service
         }
-        service.activeAlarms = {
-            MQTTDocuments.activeAlarms(deviceID: deviceID, alarms: await monitor.activeAlarms)
-        }
-        return service
     }
 }
 
