@@ -100,7 +100,8 @@ public struct Daemon: Sendable {
             continuation.yield(CaptureTrigger(source: "button"))
         })
         let job = makeMainJob(modelSet: modelSet, cameras: cameras, triggers: triggers, logger: logger)
-        let reloader = Reloader(daemon: self, monitor: job.monitor, logger: Logger(label: "reload"))
+        let mqtt = makeMQTTSupervisor(modelSet: modelSet, monitor: job.monitor)
+        let reloader = Reloader(daemon: self, monitor: job.monitor, logger: Logger(label: "reload")) { [mqtt] in mqtt?.apply($0) }
         let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
             _ = await reloader.reload()
             // A reload is also how a technician says "the credentials are fixed": resume a paused uplink now.
@@ -120,7 +121,7 @@ public struct Daemon: Sendable {
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {
             services.append(uplink)
         }
-        if let mqtt = makeMQTTService(modelSet: modelSet, monitor: job.monitor) { services.append(mqtt) }
+        if let mqtt { services.append(mqtt) }
         services += job.services
         let modelQueue = OutboxDocumentQueue(runtime: outbox, uplink: configuration.uplink, outboxSettings: configuration.outbox, deviceID: configuration.deviceID)
         if let models = makeModelUpdateService(modelSet: modelSet, reloader: reloader, queue: modelQueue, environment: environment, logger: logger) { services.append(models) }

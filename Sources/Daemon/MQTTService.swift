@@ -34,8 +34,6 @@ struct MQTTService: Service {
     /// The `{prefix}/alarms/active` document: the current alarm set.
     var activeAlarms: @Sendable () async -> [UInt8]? = { nil }
     let logger: Logger
-    /// How often an idle sink looks for new events; alarms are rare, and the queue is one SQLite count.
-    var idlePoll: Duration = .milliseconds(250)
 
     /// The document on `{prefix}/status`: `online` at connect, `offline` as the last will.
     func statusDocument(online: Bool) -> [UInt8] {
@@ -78,7 +76,10 @@ struct MQTTService: Service {
         let lost = Mutex<MQTTError?>(nil)
         let watcher = Task {
             for await state in client.states {
-                if case .disconnected(let error?) = state { lost.withLock { $0 = error } }
+                if case .disconnected(let error?) = state {
+                    lost.withLock { $0 = error }
+                    outbox.mqttWakeup.signal()
+                }
             }
         }
         defer { watcher.cancel() }
@@ -148,9 +149,11 @@ struct MQTTService: Service {
                         report(&policy, error)
                     }
                 case .wait(let until):
-                    var pause = idlePoll
-                    if let until { pause = min(pause, .milliseconds(Int64(max(0, until.timeIntervalSinceNow) * 1000))) }
-                    try? await Task.sleep(for: max(pause, .milliseconds(10)))
+                    // No polling: asleep until an alarm event is queued (the outbox signals), the connection
+                    // drops (the watcher signals), the next telemetry or the policy's next attempt.
+                    let deadline = until.map { min($0, nextTelemetry) } ?? nextTelemetry
+                    let pause = Duration.milliseconds(Int64(max(0, deadline.timeIntervalSinceNow) * 1000))
+                    await outbox.mqttWakeup.wait(upTo: max(pause, .milliseconds(10)))
                 }
             }
             // A clean DISCONNECT makes the broker discard the will: say offline ourselves first.
@@ -196,20 +199,23 @@ extension Duration {
 }
 
 extension Daemon {
-    /// The MQTT sink when the `mqtt:` section is set, with its telemetry and active-alarm documents.
-    func makeMQTTService(modelSet: ModelSet, monitor: Monitor) -> MQTTService? {
-        guard let mqtt = configuration.mqtt, let queue = outbox.outbox else { return nil }
+    /// The MQTT sink's supervisor: it runs the sink of the `mqtt:` section in force (none while it is absent)
+    /// and applies a reload's changes to it.
+    func makeMQTTSupervisor(modelSet: ModelSet, monitor: Monitor) -> MQTTSupervisor? {
+        guard let queue = outbox.outbox else { return nil }
         let deviceID = configuration.deviceID
         let sensors = self.sensors
-        var service = MQTTService(settings: mqtt, outbox: queue, deviceID: deviceID, version: Self.version,
-                                  modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt"))
-        service.telemetry = {
-            MQTTDocuments.telemetry(deviceID: deviceID, readings: sensors.latest(), sensors: sensors.statuses(), at: Date())
+        return MQTTSupervisor(initial: configuration.mqtt, outbox: queue) { [health] mqtt in
+            var service = MQTTService(settings: mqtt, outbox: queue, deviceID: deviceID, version: Self.version,
+                                      modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt"))
+            service.telemetry = {
+                MQTTDocuments.telemetry(deviceID: deviceID, readings: sensors.latest(), sensors: sensors.statuses(), at: Date())
+            }
+            service.activeAlarms = {
+                MQTTDocuments.activeAlarms(deviceID: deviceID, alarms: await monitor.activeAlarms)
+            }
+            return service
         }
-        service.activeAlarms = {
-            MQTTDocuments.activeAlarms(deviceID: deviceID, alarms: await monitor.activeAlarms)
-        }
-        return service
     }
 }
 

@@ -7,18 +7,22 @@ import Settings
 /// Hot reload (SIGHUP, `remotairctl reload`): configuration, calibration and model are loaded and
 /// validated completely first; only then does the monitor switch to them. On any error the running set
 /// stays and the error is logged and returned. Settings that belong to devices and sockets (cameras,
-/// sensors, GPIO, control, outbox, uplink, mqtt) need a restart; a reload says so when they changed.
+/// sensors, GPIO, control, outbox, uplink) need a restart; a reload says so when they changed. A changed
+/// `mqtt:` section goes to the MQTT sink's supervisor, which reconnects with it.
 public actor Reloader {
     let daemon: Daemon
     let monitor: Monitor
     let logger: Logger
     private var current: DaemonConfiguration
+    /// Hands a changed `mqtt:` section (nil: removed) to the MQTT sink.
+    let mqttChanged: @Sendable (MQTTSettings?) -> Void
 
-    init(daemon: Daemon, monitor: Monitor, logger: Logger) {
+    init(daemon: Daemon, monitor: Monitor, logger: Logger, mqttChanged: @escaping @Sendable (MQTTSettings?) -> Void = { _ in }) {
         self.daemon = daemon
         self.monitor = monitor
         self.logger = logger
         self.current = daemon.configuration
+        self.mqttChanged = mqttChanged
     }
 
     public enum Outcome: Sendable {
@@ -64,7 +68,10 @@ public actor Reloader {
         if next.control != current.control { needsRestart.append("control") }
         if next.outbox != current.outbox { needsRestart.append("outbox") }
         if next.uplink != current.uplink { needsRestart.append("uplink") }
-        if next.mqtt != current.mqtt { needsRestart.append("mqtt") }
+        if next.mqtt != current.mqtt {
+            logger.notice("mqtt section changed; reconnecting with it", metadata: ["enabled": .stringConvertible(next.mqtt != nil)])
+            mqttChanged(next.mqtt)
+        }
         if !needsRestart.isEmpty {
             logger.warning("reloaded; these sections changed and take effect at the next restart", metadata: ["sections": .string(needsRestart.joined(separator: ","))])
         }

@@ -45,6 +45,13 @@ extension Outbox {
         }
     }
 
+    /// After `enqueue` committed: wakes the MQTT sink when the item went into its queue (signalled after the
+    /// commit, so the sink cannot look before the row is there and go back to sleep).
+    func signalMQTT(after item: NewItem) {
+        guard item.kind == .alarm, item.json.count <= Self.maxMQTTPayloadBytes, runtime.withLock({ $0.mirrorsAlarmsToMQTT }) else { return }
+        mqttWakeup.signal()
+    }
+
     /// The oldest unpublished alarm events, in enqueue order.
     public func pendingForMQTT(limit: Int) throws(OutboxError) -> [MQTTPending] {
         try checkOpen()

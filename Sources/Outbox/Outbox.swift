@@ -25,6 +25,9 @@ public final class Outbox: Sendable {
     let runtime: Mutex<Runtime>
     /// Signalled on every enqueue and flush, so the upload worker does not poll the database.
     public let wakeup = Wakeup()
+    /// Signalled when an alarm event joins the MQTT queue, so the MQTT sink does not poll it either. Its own
+    /// flag: a signal that finds one waiter parked is not kept for another, so two waiters cannot share one.
+    public let mqttWakeup = Wakeup()
 
     struct Runtime {
         var leased: Set<ItemID> = []
@@ -142,6 +145,7 @@ public final class Outbox: Sendable {
         }
         runtime.withLock { _ = $0.refusing.removeValue(forKey: item.kind) }
         wakeup.signal()
+        signalMQTT(after: item)
         return id
     }
 

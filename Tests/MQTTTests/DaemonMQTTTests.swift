@@ -154,6 +154,47 @@ struct DaemonMQTTTests {
         await watcher.disconnect()
     }
 
+    @Test("reload with a changed mqtt section: the old client says offline once (a clean stop, no will), the new one connects; no restart")
+    func reloadAppliesMQTT() async throws {
+        let broker = try await Broker(device: "e2e-board", deviceTopics: ["remotair/e2e-board/#", "remotair/moved/#", "homeassistant/+/e2e-board/#"])
+        let board = try Board(broker: broker)
+        defer { board.dir.remove() }
+        let inbox = Inbox()
+        let watcher = try MQTTClient(options: MQTTClientOptions(
+            host: "127.0.0.1", port: broker.port, clientID: "watcher-reload", keepalive: 5,
+            tls: .init(caFile: broker.caFile, certFile: broker.certFile("watcher"), keyFile: broker.keyFile("watcher")))) { inbox.append($0) }
+        try await watcher.connect()
+        try await watcher.subscribe("remotair/#", qos: .atLeastOnce)
+        let daemon = try board.start()
+        defer { if daemon.process.isRunning { daemon.signal(SIGKILL) } }
+        func states(_ topic: String) -> [String] {
+            inbox.all.filter { $0.topic == topic }.compactMap {
+                (try? JSONSerialization.jsonObject(with: Data($0.payload)) as? [String: Any])?["state"] as? String
+            }
+        }
+        let online = await Self.wait(timeout: .seconds(30)) { states("remotair/e2e-board/status").contains("online") }
+        #expect(online, "\(daemon.stderr.suffix(3000))")
+
+        var text = try String(contentsOfFile: board.config, encoding: .utf8)
+        text = text.replacingOccurrences(of: "  telemetry_interval: 1s", with: "  telemetry_interval: 1s\n  topic_prefix: remotair/moved")
+        try text.write(toFile: board.config, atomically: true, encoding: .utf8)
+        let (status, _, stderr) = try await ChildProcess.run(PackagePaths.executable("remotairctl"), ["reload", "--socket", board.dir.file("run/control.sock")])
+        #expect(status == 0, "\(stderr)")
+
+        let moved = await Self.wait(timeout: .seconds(30)) { states("remotair/moved/status").contains("online") }
+        #expect(moved, "\(daemon.stderr.suffix(3000))")
+        // Give a will time to arrive if the old connection ended uncleanly: there must be exactly one offline.
+        try await Task.sleep(for: .seconds(2))
+        #expect(states("remotair/e2e-board/status").filter { $0 == "offline" }.count == 1, "\(states("remotair/e2e-board/status"))")
+        #expect(!daemon.stderr.contains("take effect at the next restart"), "\(daemon.stderr.suffix(3000))")
+        // Telemetry now flows under the new prefix.
+        let telemetry = await Self.wait(timeout: .seconds(10)) { inbox.all.contains { $0.topic == "remotair/moved/telemetry" } }
+        #expect(telemetry)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.wait(timeout: .seconds(15)) == 0)
+        await watcher.disconnect()
+    }
+
     @Test("broker down while alarms are raised and the daemon SIGKILLed: after both come back every alarm arrives")
     func outageAndKill() async throws {
         let broker = try await Broker(device: "e2e-board")

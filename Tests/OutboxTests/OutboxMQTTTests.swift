@@ -26,6 +26,30 @@ struct OutboxMQTTTests {
         #expect(try outbox.pendingForMQTT(limit: 2).map(\.id) == Array(ids.prefix(2)))
     }
 
+    @Test("an alarm event joining the MQTT queue wakes the sink at once; a snapshot or an unmirrored alarm does not")
+    func wakesTheSink() async throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.temp.remove() }
+        let (outbox, _) = try fixture.open()
+        // Not mirrored yet, then a snapshot: the sink sleeps on (a wait that times out returns false).
+        try outbox.enqueue(OutboxFixture.alarm(0))
+        outbox.mirrorAlarmsToMQTT(true)
+        try outbox.enqueue(OutboxFixture.snapshot(1, priority: .alarm))
+        #expect(await outbox.mqttWakeup.wait(upTo: .milliseconds(50)) == false)
+        // A sink already asleep is woken by the enqueue, long before its deadline, and finds the row there.
+        let waiter = Task { () -> (Bool, Int) in
+            let woken = await outbox.mqttWakeup.wait(upTo: .seconds(10))
+            return (woken, outbox.mqttDepth())
+        }
+        try await Task.sleep(for: .milliseconds(100))
+        let started = ContinuousClock.now
+        try outbox.enqueue(OutboxFixture.alarm(2))
+        let (woken, depth) = await waiter.value
+        #expect(woken)
+        #expect(depth == 1)
+        #expect(ContinuousClock.now - started < .seconds(5))
+    }
+
     @Test("the S3 upload and the MQTT publish are independent: neither removes what the other still owes")
     func independent() throws {
         let fixture = try OutboxFixture()
