@@ -100,6 +100,10 @@ private final class Core: @unchecked Sendable {
     // mosquitto_threaded_set(true) makes libmosquitto lock its own state, so the handle may be used from
     // the loop thread and any caller at once.
     let handle: OpaquePointer
+    /// A pipe that wakes the loop thread's poll(2) when a caller queued a packet (publish, subscribe,
+    /// DISCONNECT): libmosquitto's own wake-up pipe is private to mosquitto_loop, which this client does not use.
+    let wakeRead: Int32
+    let wakeWrite: Int32
     let options: MQTTClientOptions
     let state = Mutex(State())
     let states: AsyncStream<MQTTConnectionState>.Continuation
@@ -111,6 +115,19 @@ private final class Core: @unchecked Sendable {
             throw MQTTError.library(errno == ENOMEM ? Int32(MOSQ_ERR_NOMEM.rawValue) : Int32(MOSQ_ERR_INVAL.rawValue), call: "mosquitto_new")
         }
         self.handle = handle
+        var pipeFDs: [Int32] = [-1, -1]
+        // pipe(2) and then the flags: Glibc's module does not export pipe2.
+        guard pipe(&pipeFDs) == 0 else {
+            let code = errno
+            mosquitto_destroy(handle)
+            throw MQTTError.library(Int32(MOSQ_ERR_ERRNO.rawValue), call: "pipe2", detail: String(cString: strerror(code)))
+        }
+        wakeRead = pipeFDs[0]
+        wakeWrite = pipeFDs[1]
+        for fd in pipeFDs {
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        }
         self.options = options
         self.states = states
         self.onMessage = onMessage
@@ -118,6 +135,8 @@ private final class Core: @unchecked Sendable {
             try configure()
         } catch {
             mosquitto_destroy(handle)
+            close(wakeRead)
+            close(wakeWrite)
             throw error
         }
         mosquitto_user_data_set(handle, Unmanaged.passUnretained(self).toOpaque())
@@ -126,7 +145,16 @@ private final class Core: @unchecked Sendable {
 
     deinit {
         mosquitto_destroy(handle)
+        close(wakeRead)
+        close(wakeWrite)
         states.finish()
+    }
+
+    /// Makes the loop thread look at the socket again (a packet is queued to be written).
+    func wake() {
+        // A full pipe (many wake-ups not yet read) already wakes the loop: EAGAIN is fine.
+        var byte: UInt8 = 1
+        _ = write(wakeWrite, &byte, 1)
     }
 
     private func check(_ rc: Int32, _ call: String) throws(MQTTError) {
@@ -258,15 +286,48 @@ private final class Core: @unchecked Sendable {
     private func runLoop() {
         var rc = mosquitto_connect(handle, options.host, Int32(options.port), Int32(options.keepalive))
         var call = "mosquitto_connect"
-        if rc == MOSQ_ERR_SUCCESS.rawValue {
-            call = "mosquitto_loop"
-            while !state.withLock({ $0.stopRequested }) {
-                rc = mosquitto_loop(handle, 1000, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { break }
+        var savedErrno = errno
+        var passesSinceStop = 0
+        while rc == MOSQ_ERR_SUCCESS.rawValue {
+            // After a stop, what is queued (our DISCONNECT) still goes out, for a few passes at most.
+            if state.withLock({ $0.stopRequested }) {
+                if !mosquitto_want_write(handle) || passesSinceStop >= 3 { break }
+                passesSinceStop += 1
+            }
+            (rc, call) = loopOnce(timeoutMilliseconds: 1000)
+            savedErrno = errno
+        }
+        finish(rc: rc, call: call, errno: savedErrno)
+    }
+
+    /// One pass of libmosquitto's loop on poll(2). Not mosquitto_loop: it waits with select(2) and refuses
+    /// (MOSQ_ERR_INVAL) a socket numbered 1024 or above, which a process with many open files is given
+    /// (seen in the test process; a long-running daemon with a descriptor leak would get there too).
+    private func loopOnce(timeoutMilliseconds: Int32) -> (Int32, String) {
+        let socket = mosquitto_socket(handle)
+        guard socket >= 0 else { return (Int32(MOSQ_ERR_NO_CONN.rawValue), "mosquitto_socket") }
+        var fds = [
+            pollfd(fd: socket, events: Int16(POLLIN) | (mosquitto_want_write(handle) ? Int16(POLLOUT) : 0), revents: 0),
+            pollfd(fd: wakeRead, events: Int16(POLLIN), revents: 0),
+        ]
+        let ready = poll(&fds, 2, timeoutMilliseconds)
+        if ready < 0, errno != EINTR { return (Int32(MOSQ_ERR_ERRNO.rawValue), "poll") }
+        if ready > 0 {
+            if fds[1].revents != 0 {
+                var drain = [UInt8](repeating: 0, count: 64)
+                while read(wakeRead, &drain, drain.count) > 0 {}
+            }
+            if fds[0].revents & Int16(POLLIN | POLLERR | POLLHUP) != 0 {
+                let rc = mosquitto_loop_read(handle, 1)
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return (rc, "mosquitto_loop_read") }
+            }
+            // Written whenever something is queued: a wake-up only says "look again".
+            if mosquitto_want_write(handle) {
+                let rc = mosquitto_loop_write(handle, 1)
+                if rc != MOSQ_ERR_SUCCESS.rawValue { return (rc, "mosquitto_loop_write") }
             }
         }
-        let savedErrno = errno
-        finish(rc: rc, call: call, errno: savedErrno)
+        return (mosquitto_loop_misc(handle), "mosquitto_loop_misc")
     }
 
     private func finish(rc: Int32, call: String, errno savedErrno: Int32) {
@@ -332,6 +393,7 @@ private final class Core: @unchecked Sendable {
         let rc = message.payload.withUnsafeBytes { bytes in
             mosquitto_publish(handle, &mid, message.topic, Int32(bytes.count), bytes.baseAddress, message.qos.rawValue, message.retain)
         }
+        wake()
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             waiter.resume(returning: .failure(.library(rc, call: "mosquitto_publish")))
             return
@@ -357,6 +419,7 @@ private final class Core: @unchecked Sendable {
     func subscribe(_ filter: String, qos: MQTTQoS, waiter: Waiter<Int32>) {
         var mid: Int32 = 0
         let rc = mosquitto_subscribe(handle, &mid, filter, qos.rawValue)
+        wake()
         guard rc == MOSQ_ERR_SUCCESS.rawValue else {
             waiter.resume(returning: .failure(.library(rc, call: "mosquitto_subscribe")))
             return
@@ -385,6 +448,7 @@ private final class Core: @unchecked Sendable {
         }
         // Queues DISCONNECT and wakes the loop; if still connecting, the loop sees stopRequested instead.
         _ = mosquitto_disconnect(handle)
+        wake()
     }
 
     func requestStop() {
@@ -392,6 +456,9 @@ private final class Core: @unchecked Sendable {
             state.stopRequested = true
             return state.running
         }
-        if running { _ = mosquitto_disconnect(handle) }
+        if running {
+            _ = mosquitto_disconnect(handle)
+            wake()
+        }
     }
 }
