@@ -321,10 +321,17 @@ private final class Core: @unchecked Sendable {
                 let rc = mosquitto_loop_read(handle, 1)
                 if rc != MOSQ_ERR_SUCCESS.rawValue { return (rc, "mosquitto_loop_read") }
             }
-            // Written whenever something is queued: a wake-up only says "look again".
-            if mosquitto_want_write(handle) {
+            // Written only when the socket says so (a wake-up only says "look again": the next pass polls for
+            // POLLOUT), as mosquitto_loop does.
+            if fds[0].revents & Int16(POLLOUT) != 0 {
                 let rc = mosquitto_loop_write(handle, 1)
-                if rc != MOSQ_ERR_SUCCESS.rawValue { return (rc, "mosquitto_loop_write") }
+                if rc != MOSQ_ERR_SUCCESS.rawValue {
+                    // A broker that refused our certificate (TLS 1.3: after our side of the handshake) has sent
+                    // an alert that makes the write fail with a bare protocol error; reading it lets
+                    // libmosquitto log OpenSSL's reason ("alert unknown ca"), which is what the error must say.
+                    let read = mosquitto_loop_read(handle, 1)
+                    return read != MOSQ_ERR_SUCCESS.rawValue ? (read, "mosquitto_loop_read") : (rc, "mosquitto_loop_write")
+                }
             }
         }
         return (mosquitto_loop_misc(handle), "mosquitto_loop_misc")
