@@ -244,7 +244,7 @@ let testTargets: [Target] = [
 // MARK: - Model updates (issue 22): signed bundles from S3, verified and reproduced on the board, activated atomically
 
 let modelUpdateTargets: [Target] = [
-    .target(name: "ModelUpdates", dependencies: ["Settings", "Inference", "Syscalls", crypto, log, lifecycle], swiftSettings: swiftSettings),
+    .target(name: "ModelUpdates", dependencies: ["Settings", "Inference", "Syscalls", "Digests", crypto, log, lifecycle], swiftSettings: swiftSettings),
     .testTarget(name: "ModelUpdatesTests", dependencies: ["ModelUpdates", "Settings", "Inference", crypto, log], swiftSettings: swiftSettings),
 ]
 

@@ -1,4 +1,4 @@
-import Crypto
+import Digests
 import Foundation
 import Settings
 
@@ -73,7 +73,7 @@ public struct BundleVerifier: Sendable {
                                               runtime: Runtime) throws(ModelRefusal) -> VerifiedBundle<Runtime.Model> {
         for (name, entry) in manifest.files.sorted(by: { $0.key < $1.key }) {
             guard let data = files[name] else { throw .fileDigest(file: name, expected: entry.sha256, actual: "missing") }
-            let actual = SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
+            let actual = Digest.sha256(data)
             guard data.count == entry.size, actual == entry.sha256 else {
                 throw .fileDigest(file: name, expected: entry.sha256, actual: data.count == entry.size ? actual : "\(data.count) bytes, not \(entry.size)")
             }

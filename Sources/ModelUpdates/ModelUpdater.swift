@@ -1,4 +1,4 @@
-import Crypto
+import Digests
 import Foundation
 import Logging
 import Settings
@@ -142,7 +142,7 @@ public actor ModelUpdater {
             return .failed("\(channelKey)/latest.json: \(error)")
         }
         let pointer: LatestPointer
-        let pointerKey = "latest.json " + SHA256Hex.of(pointerBytes)
+        let pointerKey = "latest.json " + Digest.sha256(pointerBytes)
         do { pointer = try LatestPointer.parse(pointerBytes, keys: verifier.keys) } catch { return refuse("latest.json", error, key: pointerKey) }
         guard pointer.channel == settings.channel else {
             return refuse("latest.json", .malformed(file: "latest.json", problem: "it is for channel '\(pointer.channel)', not '\(settings.channel)'"), key: pointerKey)
@@ -163,7 +163,7 @@ public actor ModelUpdater {
             guard let manifestBytes = try await source.get(key: folderKey + "/manifest.json", limit: Self.smallFileLimit),
                   let signature = try await source.get(key: folderKey + "/manifest.json.sig", limit: Self.smallFileLimit)
             else { return refuse(version, .malformed(file: "manifest.json", problem: "missing from \(folderKey)")) }
-            let digest = SHA256Hex.of(manifestBytes)
+            let digest = Digest.sha256(manifestBytes)
             guard digest == pointer.manifestSHA256 else {
                 return refuse(version, .malformed(file: "manifest.json", problem: "its SHA-256 \(digest) is not the one latest.json names"))
             }
@@ -230,8 +230,3 @@ public actor ModelUpdater {
     }
 }
 
-enum SHA256Hex {
-    static func of(_ data: Data) -> String {
-        SHA256.hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
-}

@@ -1,4 +1,5 @@
 import Crypto
+import Digests
 import Foundation
 
 /// The Ed25519 public keys a board trusts (`models.public_keys`): PEM files as `publish-model --new-key` writes
@@ -35,7 +36,7 @@ public struct TrustedKeys: Sendable {
         guard let key = try? Curve25519.Signing.PublicKey(rawRepresentation: raw) else {
             throw KeyError(source: source, problem: "holds an invalid Ed25519 point")
         }
-        let id = SHA256.hash(data: raw).map { String(format: "%02x", $0) }.joined().prefix(16)
+        let id = Digest.sha256(raw).prefix(16)
         return Key(key: key, id: String(id), source: source)
     }
 
