@@ -101,7 +101,10 @@ public struct Daemon: Sendable {
         })
         let job = makeMainJob(modelSet: modelSet, cameras: cameras, triggers: triggers, logger: logger)
         let mqtt = makeMQTTSupervisor(modelSet: modelSet, monitor: job.monitor)
-        let reloader = Reloader(daemon: self, monitor: job.monitor, logger: Logger(label: "reload")) { [mqtt] in mqtt?.apply($0) }
+        let reloader = Reloader(
+            daemon: self, monitor: job.monitor, logger: Logger(label: "reload"),
+            mqttChanged: { [mqtt] in mqtt?.apply($0) },
+            logLevelChanged: { JournalLogHandler.threshold.level = Logger.Level(rawValue: $0.rawValue) ?? .info })
         let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
             _ = await reloader.reload()
             // A reload is also how a technician says "the credentials are fixed": resume a paused uplink now.

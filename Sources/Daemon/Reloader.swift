@@ -8,7 +8,8 @@ import Settings
 /// validated completely first; only then does the monitor switch to them. On any error the running set
 /// stays and the error is logged and returned. Settings that belong to devices and sockets (cameras,
 /// sensors, GPIO, control, outbox, uplink) need a restart; a reload says so when they changed. A changed
-/// `mqtt:` section goes to the MQTT sink's supervisor, which reconnects with it.
+/// `mqtt:` section goes to the MQTT sink's supervisor, which reconnects with it; a changed `log_level` applies
+/// at once.
 public actor Reloader {
     let daemon: Daemon
     let monitor: Monitor
@@ -16,13 +17,18 @@ public actor Reloader {
     private var current: DaemonConfiguration
     /// Hands a changed `mqtt:` section (nil: removed) to the MQTT sink.
     let mqttChanged: @Sendable (MQTTSettings?) -> Void
+    /// Sets the process's log level (the configuration's `log_level`, or `--log-level` when it was given).
+    let logLevelChanged: @Sendable (LogLevelSetting) -> Void
 
-    init(daemon: Daemon, monitor: Monitor, logger: Logger, mqttChanged: @escaping @Sendable (MQTTSettings?) -> Void = { _ in }) {
+    init(daemon: Daemon, monitor: Monitor, logger: Logger,
+         mqttChanged: @escaping @Sendable (MQTTSettings?) -> Void = { _ in },
+         logLevelChanged: @escaping @Sendable (LogLevelSetting) -> Void = { _ in }) {
         self.daemon = daemon
         self.monitor = monitor
         self.logger = logger
         self.current = daemon.configuration
         self.mqttChanged = mqttChanged
+        self.logLevelChanged = logLevelChanged
     }
 
     public enum Outcome: Sendable {
@@ -71,6 +77,11 @@ public actor Reloader {
         if next.mqtt != current.mqtt {
             logger.notice("mqtt section changed; reconnecting with it", metadata: ["enabled": .stringConvertible(next.mqtt != nil)])
             mqttChanged(next.mqtt)
+        }
+        if next.logLevel != current.logLevel {
+            // Said before the change, so the line is there even when the new level hides notices.
+            logger.notice("log level changed", metadata: ["from": .string(current.logLevel.rawValue), "to": .string(next.logLevel.rawValue)])
+            logLevelChanged(next.logLevel)
         }
         if !needsRestart.isEmpty {
             logger.warning("reloaded; these sections changed and take effect at the next restart", metadata: ["sections": .string(needsRestart.joined(separator: ","))])

@@ -15,7 +15,13 @@ import Timestamps
 /// alarm. Otherwise (a daemon run by hand) lines carry an ISO 8601 timestamp and the level in words.
 public struct JournalLogHandler: LogHandler {
     public var metadata: Logger.Metadata = [:]
-    public var logLevel: Logger.Level
+    /// A level set on this handler (a `Logger`'s own `logLevel =`) wins over the shared threshold.
+    public var logLevel: Logger.Level {
+        get { ownLevel ?? threshold.level }
+        set { ownLevel = newValue }
+    }
+    private var ownLevel: Logger.Level?
+    private let threshold: LogThreshold
     public let label: String
     private let style: Style
     private let sink: @Sendable (String) -> Void
@@ -33,15 +39,16 @@ public struct JournalLogHandler: LogHandler {
     }
 
     /// - Parameters:
+    ///   - threshold: the level this handler follows until its own `logLevel` is set (see `LogThreshold`).
     ///   - sink: where lines go (`.journal`, `.plain`, and `.native` when `send` fails).
     ///   - send: writes one native entry (`NAME=value` fields); false when journald did not take it.
     ///   - identifier: `SYSLOG_IDENTIFIER` of native entries (what journald would derive from the process name).
-    public init(label: String, level: Logger.Level, style: Style,
+    public init(label: String, threshold: LogThreshold, style: Style,
                 sink: @escaping @Sendable (String) -> Void = JournalLogHandler.writeToStandardError,
                 send: @escaping @Sendable ([String]) -> Bool = JournalLogHandler.sendToJournal,
                 identifier: String = ProcessInfo.processInfo.processName) {
         self.label = label
-        self.logLevel = level
+        self.threshold = threshold
         self.style = style
         self.sink = sink
         self.send = send
@@ -178,9 +185,21 @@ extension JournalLogHandler {
         stderrIsJournal(environment: environment) ? .native : .plain
     }
 
+    /// A handler at a fixed level of its own.
+    public init(label: String, level: Logger.Level, style: Style,
+                sink: @escaping @Sendable (String) -> Void = JournalLogHandler.writeToStandardError,
+                send: @escaping @Sendable ([String]) -> Bool = JournalLogHandler.sendToJournal,
+                identifier: String = ProcessInfo.processInfo.processName) {
+        self.init(label: label, threshold: LogThreshold(level), style: style, sink: sink, send: send, identifier: identifier)
+    }
+
+    /// The level every bootstrapped handler follows; a reload sets it from `log_level`.
+    public static let threshold = LogThreshold(.info)
+
     /// Installs the handler for the whole process, choosing the style from the environment.
     public static func bootstrap(level: Logger.Level, environment: [String: String] = ProcessInfo.processInfo.environment) {
         let style = style(environment: environment)
-        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, level: level, style: style) }
+        threshold.level = level
+        LoggingSystem.bootstrap { label in JournalLogHandler(label: label, threshold: threshold, style: style) }
     }
 }

@@ -182,3 +182,31 @@ struct StateChangeLogTests {
         ])
     }
 }
+
+@Suite("log level shared by the process")
+struct LogThresholdTests {
+    @Test("handlers follow the shared threshold until a logger sets its own level")
+    func followsThreshold() {
+        let threshold = LogThreshold(.notice)
+        let sink = LineSink()
+        var logger = Logger(label: "reload") { label in
+            JournalLogHandler(label: label, threshold: threshold, style: .journal, sink: sink.append)
+        }
+        logger.info("hidden")
+        threshold.level = .info
+        logger.info("shown")
+        #expect(sink.lines == ["<6>reload: shown"])
+
+        logger.logLevel = .error
+        threshold.level = .trace
+        logger.warning("below the logger's own level")
+        #expect(sink.lines.count == 1)
+    }
+
+    @Test("every level survives the round trip", arguments: Logger.Level.allCases)
+    func roundTrip(level: Logger.Level) {
+        let threshold = LogThreshold(.critical)
+        threshold.level = level
+        #expect(threshold.level == level)
+    }
+}
