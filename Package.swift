@@ -214,8 +214,8 @@ let inferenceTestTargets: [Target] = [
 let mqttTargets: [Target] = [
     .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
     .target(name: "MQTT", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
-    // Against a real mosquitto started by the tests (TLS, client certificates, ACL).
-    .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"], swiftSettings: swiftSettings),
+    // Against a real mosquitto started by the tests (TLS, client certificates, ACL); the daemon tests seed its outbox.
+    .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport", "Outbox", "Settings", log], swiftSettings: swiftSettings),
     // The sink's policy (connect, backoff with full jitter, pause on TLS/auth failure, one event at a time) and the
     // command topic's request envelope: pure.
     .target(name: "MQTTSink", dependencies: ["Outbox", "ControlProtocol"], swiftSettings: swiftSettings),

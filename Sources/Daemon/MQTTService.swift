@@ -19,7 +19,8 @@ import Synchronization
 /// time and in order, each marked published only at the broker's PUBACK; announces `{prefix}/status`
 /// `online` (retained) at every connect, with the last will `offline` on the same topic; keeps the retained
 /// `{prefix}/alarms/active` set current, sends `{prefix}/telemetry` (QoS 0, only while connected) and, when
-/// enabled, Home Assistant's discovery configs. With `accept_commands` it subscribes to `{prefix}/cmd/capture` and answers each request on
+/// enabled, Home Assistant's discovery configs; other queued events (`model_activated`) go out the same way on
+/// their own topic (`{prefix}/events`). With `accept_commands` it subscribes to `{prefix}/cmd/capture` and answers each request on
 /// `{prefix}/cmd/capture/result`, one at a time, through the control socket's capture path. `MQTTSinkPolicy`
 /// decides when to connect, back off or pause; this service only carries its actions out. It runs beside
 /// the uplink and the main job and never waits on them (nor they on it): a broker that is away only
@@ -162,7 +163,7 @@ struct MQTTService: Service {
                 case .publishNext:
                     guard let event = try? outbox.pendingForMQTT(limit: 1).first else { continue }
                     do throws(MQTTError) {
-                        try await client.publish(topic: settings.topic("alarms"), payload: [UInt8](event.payload), qos: .atLeastOnce)
+                        try await client.publish(topic: settings.topic(event.topic), payload: [UInt8](event.payload), qos: .atLeastOnce)
                         do {
                             try outbox.markMQTTPublished(event.seq)
                         } catch {
