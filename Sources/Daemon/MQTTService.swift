@@ -20,8 +20,9 @@ import Synchronization
 /// `online` (retained) at every connect, with the last will `offline` on the same topic; keeps the retained
 /// `{prefix}/alarms/active` set current, sends `{prefix}/telemetry` (QoS 0, only while connected) and, when
 /// enabled, Home Assistant's discovery configs; other queued events (`model_activated`) go out the same way on
-/// their own topic (`{prefix}/events`). With `accept_commands` it subscribes to `{prefix}/cmd/capture` and answers each request on
-/// `{prefix}/cmd/capture/result`, one at a time, through the control socket's capture path. `MQTTSinkPolicy`
+/// their own topic (`{prefix}/events`). With `accept_commands` it subscribes to `{prefix}/cmd/capture` and
+/// answers each request on `{prefix}/cmd/capture/result`, one at a time, through the control socket's capture
+/// path. `MQTTSinkPolicy`
 /// decides when to connect, back off or pause; this service only carries its actions out. It runs beside
 /// the uplink and the main job and never waits on them (nor they on it): a broker that is away only
 /// leaves events queued.
@@ -76,6 +77,7 @@ struct MQTTService: Service {
         let client: MQTTClient
         // Requests arrive on the loop thread: queued here, run one at a time by `answerCommands`.
         let (commands, commandQueue) = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: .bufferingOldest(Self.commandQueueLimit))
+        // Past the queue, requests are answered `busy`; past that too (a flood), dropped unanswered.
         let overflow = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: .bufferingOldest(Self.commandQueueLimit))
         let commandTopic = settings.topic("cmd/capture")
         do {
