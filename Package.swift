@@ -214,11 +214,12 @@ let inferenceTestTargets: [Target] = [
 let mqttTargets: [Target] = [
     .systemLibrary(name: "CMosquitto", pkgConfig: "libmosquitto", providers: [.apt(["libmosquitto-dev"])]),
     .target(name: "MQTT", dependencies: ["CMosquitto"], swiftSettings: swiftSettings),
-    // Against a real mosquitto started by the tests (TLS, client certificates, ACL).
-    .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport"], swiftSettings: swiftSettings),
-    // The sink's policy (connect, backoff with full jitter, pause on TLS/auth failure, one event at a time): pure.
-    .target(name: "MQTTSink", dependencies: ["Outbox"], swiftSettings: swiftSettings),
-    .testTarget(name: "MQTTSinkTests", dependencies: ["MQTTSink", "Outbox"], swiftSettings: swiftSettings),
+    // Against a real mosquitto started by the tests (TLS, client certificates, ACL); the daemon tests seed its outbox.
+    .testTarget(name: "MQTTTests", dependencies: ["MQTT", "TestSupport", "Outbox", "Settings", log], swiftSettings: swiftSettings),
+    // The sink's policy (connect, backoff with full jitter, pause on TLS/auth failure, one event at a time) and the
+    // command topic's request envelope: pure.
+    .target(name: "MQTTSink", dependencies: ["Outbox", "ControlProtocol"], swiftSettings: swiftSettings),
+    .testTarget(name: "MQTTSinkTests", dependencies: ["MQTTSink", "Outbox", "ControlProtocol"], swiftSettings: swiftSettings),
 ]
 
 // MARK: - Fuzzing: libFuzzer entry points for model and JPEG bytes (scripts/testing/fuzz-inference)

@@ -4,7 +4,8 @@ import Logging
 import Timestamps
 
 /// Turns a parsed request into a response line: checks the command and its arguments, calls the
-/// backend, logs state-changing commands with the peer's credentials and audits manual captures.
+/// backend, logs state-changing commands with the peer's credentials and audits manual captures, those asked
+/// for on the MQTT command topic too (`remoteCapture`).
 public struct ControlDispatcher: Sendable {
     let backend: any ControlBackend
     let allowCO2Calibration: Bool
@@ -55,7 +56,7 @@ public struct ControlDispatcher: Sendable {
         case .modelRollback: return ResponseLine.success(id: id, try await modelRollback(peer: peer))
         case .capture:
             let arguments = try Self.captureArguments(request.args)
-            return ResponseLine.success(id: id, try await capture(arguments, peer: peer))
+            return ResponseLine.success(id: id, try await capture(arguments, requester: Self.metadata(peer, id: nil)))
         case .calibrateCO2:
             guard allowCO2Calibration else {
                 throw ControlError(.notAllowed, "CO2 calibration is disabled; set control.allow_co2_calibration: true to allow it")
@@ -94,11 +95,32 @@ public struct ControlDispatcher: Sendable {
         }
     }
 
-    /// Runs a manual capture behind the gate and writes the audit line: who, when, what came out.
-    private func capture(_ request: CaptureRequest, peer: PeerCredentials) async throws(ControlError) -> CaptureResult {
+    /// A capture asked for elsewhere than on this socket (the MQTT command topic, issue 19): the socket's argument
+    /// checks, the same gate (socket and remote captures run one at a time, in arrival order), the same backend
+    /// call and the same `capture requested` and `audit: manual capture` lines, with `requester` (who asked, as
+    /// the transport knows it) in place of the peer's uid, gid and pid. Answers the socket's response line
+    /// without its newline; never throws.
+    public func remoteCapture(args: [String: JSONValue], id: Int?, requester: Logger.Metadata) async -> [UInt8] {
+        logger.notice("\(ControlCommand.capture.rawValue) requested", metadata: requester)
+        var line: [UInt8]
+        do {
+            let arguments = try Self.captureArguments(args)
+            line = ResponseLine.success(id: id, try await capture(arguments, requester: requester))
+        } catch {
+            logger.warning("\(ControlCommand.capture.rawValue) failed", metadata: requester.merging([
+                "code": .string(error.code.rawValue), "error": .string(error.message),
+            ]) { $1 })
+            line = ResponseLine.failure(id: id, error)
+        }
+        if line.last == UInt8(ascii: "\n") { line.removeLast() }
+        return line
+    }
+
+    /// Runs a manual capture behind the gate and writes the audit line: who (`requester`), when, what came out.
+    private func capture(_ request: CaptureRequest, requester: Logger.Metadata) async throws(ControlError) -> CaptureResult {
         let backend = self.backend
         let started = Date()
-        var audit = Self.metadata(peer, id: nil)
+        var audit = requester
         audit["at"] = .string(UTCTime(started).extended())
         audit["camera"] = .string(request.camera ?? "all")
         audit["upload"] = .stringConvertible(request.upload)

@@ -30,9 +30,21 @@ public struct ControlServer: Service, Sendable {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) {
+        self.init(settings: settings, socketPath: socketPath,
+                  dispatcher: ControlDispatcher(backend: backend, allowCO2Calibration: settings.allowCO2Calibration, logger: logger),
+                  logger: logger, environment: environment, eventLoopGroup: eventLoopGroup)
+    }
+
+    /// With a dispatcher the daemon shares with the MQTT command topic, so remote and socket captures pass one gate.
+    public init(
+        settings: ControlSettings, socketPath: String, dispatcher: ControlDispatcher,
+        logger: Logger = Logger(label: "control"),
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+    ) {
         self.settings = settings
         self.socketPath = socketPath
-        self.dispatcher = ControlDispatcher(backend: backend, allowCO2Calibration: settings.allowCO2Calibration, logger: logger)
+        self.dispatcher = dispatcher
         self.logger = logger
         self.environment = environment
         self.eventLoopGroup = eventLoopGroup

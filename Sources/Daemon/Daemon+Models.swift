@@ -134,7 +134,7 @@ extension Daemon {
             announce: { activation in
                 do {
                     _ = try await queue.enqueue(QueuedDocument(kind: .status, priority: .alarm, createdAt: activation.new.activatedAt,
-                                                               json: activation.json(deviceID: deviceID)))
+                                                               json: activation.json(deviceID: deviceID), mqttTopic: "events"))
                 } catch {
                     Logger(label: "models").error("model_activated event not queued", metadata: ["error": "\(error)"])
                 }

@@ -100,10 +100,10 @@ public struct Daemon: Sendable {
             continuation.yield(CaptureTrigger(source: "button"))
         })
         let job = makeMainJob(modelSet: modelSet, cameras: cameras, triggers: triggers, logger: logger)
-        let mqtt = makeMQTTSupervisor(modelSet: modelSet, monitor: job.monitor)
+        let mqttChanges = AsyncStream<MQTTSettings?>.makeStream()
         let reloader = Reloader(
             daemon: self, monitor: job.monitor, logger: Logger(label: "reload"),
-            mqttChanged: { [mqtt] in mqtt?.apply($0) },
+            mqttChanged: { mqttChanges.continuation.yield($0) },
             logLevelChanged: { JournalLogHandler.threshold.level = Logger.Level(rawValue: $0.rawValue) ?? .info })
         let reload = ReloadService(logger: Logger(label: "reload")) { [outbox] in
             _ = await reloader.reload()
@@ -114,11 +114,14 @@ public struct Daemon: Sendable {
             configuration: configuration, health: health, version: Self.version,
             parts: .init(monitor: job.monitor, cameras: cameras.coordinator, sensors: sensors, sensorService: sensorService,
                          outbox: outbox, reloader: reloader, models: models))
+        // One dispatcher for the socket and the MQTT command topic: one capture gate, one audit trail.
+        let dispatcher = ControlDispatcher(backend: backend, allowCO2Calibration: configuration.control.allowCO2Calibration, logger: Logger(label: "control"))
         var control = ControlServer(
             settings: configuration.control,
             socketPath: configuration.control.socketPath(runtimeDirectory: configuration.runtimeDirectory),
-            backend: backend, logger: Logger(label: "control"), environment: environment
+            dispatcher: dispatcher, logger: Logger(label: "control"), environment: environment
         )
+        let mqtt = makeMQTTSupervisor(modelSet: modelSet, monitor: job.monitor, changes: mqttChanges.stream, dispatcher: dispatcher)
         control.onListening = { readiness.open("control socket") }
         var services: [any Service] = [systemd, boardService, sensorService, reload] + cameras.services
         if let uplink = outbox.makeWorker(settings: configuration.uplink, deviceID: configuration.deviceID, environment: environment, logger: Logger(label: "uplink")) {

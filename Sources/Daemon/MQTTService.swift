@@ -1,4 +1,6 @@
 import Foundation
+import Control
+import ControlProtocol
 import Health
 import Inference
 import Logging
@@ -17,7 +19,10 @@ import Synchronization
 /// time and in order, each marked published only at the broker's PUBACK; announces `{prefix}/status`
 /// `online` (retained) at every connect, with the last will `offline` on the same topic; keeps the retained
 /// `{prefix}/alarms/active` set current, sends `{prefix}/telemetry` (QoS 0, only while connected) and, when
-/// enabled, Home Assistant's discovery configs. `MQTTSinkPolicy`
+/// enabled, Home Assistant's discovery configs; other queued events (`model_activated`) go out the same way on
+/// their own topic (`{prefix}/events`). With `accept_commands` it subscribes to `{prefix}/cmd/capture` and
+/// answers each request on `{prefix}/cmd/capture/result`, one at a time, through the control socket's capture
+/// path. `MQTTSinkPolicy`
 /// decides when to connect, back off or pause; this service only carries its actions out. It runs beside
 /// the uplink and the main job and never waits on them (nor they on it): a broker that is away only
 /// leaves events queued.
@@ -33,6 +38,12 @@ struct MQTTService: Service {
     var telemetry: @Sendable () -> [UInt8]? = { nil }
     /// The `{prefix}/alarms/active` document: the current alarm set.
     var activeAlarms: @Sendable () async -> [UInt8]? = { nil }
+    /// Runs a remote capture the way the control socket does and answers its response line (`accept_commands`).
+    var remoteCapture: @Sendable (MQTTCaptureCommand) async -> [UInt8] = { command in
+        Array(ResponseLine.failure(id: command.id, ControlError(.notAvailable, "this daemon runs no captures")).dropLast())
+    }
+    /// Remote capture requests waiting their turn; more are refused (`busy`) rather than queued without bound.
+    static let commandQueueLimit = 8
     let logger: Logger
 
     /// The document on `{prefix}/status`: `online` at connect, `offline` as the last will.
@@ -47,7 +58,7 @@ struct MQTTService: Service {
         return (try? [UInt8](JSONSerialization.data(withJSONObject: document, options: [.sortedKeys]))) ?? Array("{\"state\":\"\(online ? "online" : "offline")\"}".utf8)
     }
 
-    func makeClient() throws -> MQTTClient {
+    func makeClient(onMessage: @escaping @Sendable (MQTTMessage) -> Void = { _ in }) throws -> MQTTClient {
         var password: String?
         if let file = settings.passwordFile {
             // First line only; the value is handed to libmosquitto and never logged.
@@ -59,13 +70,21 @@ struct MQTTService: Service {
             host: settings.host, port: settings.port, clientID: settings.clientID, keepalive: settings.keepaliveSeconds, tls: tls,
             username: settings.username, password: password,
             will: MQTTOutgoingMessage(topic: settings.topic("status"), payload: statusDocument(online: false), qos: .atLeastOnce, retain: true))
-        return try MQTTClient(options: options)
+        return try MQTTClient(options: options, onMessage: onMessage)
     }
 
     func run() async throws {
         let client: MQTTClient
+        // Requests arrive on the loop thread: queued here, run one at a time by `answerCommands`.
+        let (commands, commandQueue) = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: .bufferingOldest(Self.commandQueueLimit))
+        // Past the queue, requests are answered `busy`; past that too (a flood), dropped unanswered.
+        let overflow = AsyncStream<MQTTMessage>.makeStream(bufferingPolicy: .bufferingOldest(Self.commandQueueLimit))
+        let commandTopic = settings.topic("cmd/capture")
         do {
-            client = try makeClient()
+            client = try makeClient { message in
+                guard message.topic == commandTopic else { return }
+                if case .dropped(let refused) = commandQueue.yield(message) { overflow.continuation.yield(refused) }
+            }
         } catch {
             logger.error("mqtt off: the client cannot be set up", metadata: ["error": "\(error)"])
             try? await gracefulShutdown()
@@ -83,6 +102,12 @@ struct MQTTService: Service {
             }
         }
         defer { watcher.cancel() }
+        let answering = Task { await answerCommands(commands, client: client) }
+        let refusing = Task { await refuseCommands(overflow.stream, client: client) }
+        defer {
+            answering.cancel()
+            refusing.cancel()
+        }
         await cancelWhenGracefulShutdown {
             var policy = MQTTSinkPolicy()
             var nextTelemetry = Date()
@@ -131,13 +156,16 @@ struct MQTTService: Service {
                                 try await client.publish(topic: topic, payload: document, qos: .atLeastOnce, retain: true)
                             }
                         }
+                        // A clean session: the subscription is made again at every connect. Without accept_commands
+                        // nothing subscribes at all, so the broker never delivers a request to this board.
+                        if settings.acceptCommands { try await subscribeCommands(client, topic: commandTopic) }
                     } catch {
                         report(&policy, error)
                     }
                 case .publishNext:
                     guard let event = try? outbox.pendingForMQTT(limit: 1).first else { continue }
                     do throws(MQTTError) {
-                        try await client.publish(topic: settings.topic("alarms"), payload: [UInt8](event.payload), qos: .atLeastOnce)
+                        try await client.publish(topic: settings.topic(event.topic), payload: [UInt8](event.payload), qos: .atLeastOnce)
                         do {
                             try outbox.markMQTTPublished(event.seq)
                         } catch {
@@ -162,6 +190,60 @@ struct MQTTService: Service {
             }
         }
         await client.disconnect()
+    }
+
+    /// Subscribes to the command topic. A refusal (the broker's ACL) turns commands off for this connection with
+    /// one log line and leaves the rest of the sink running: alarms must not stop because commands cannot start.
+    private func subscribeCommands(_ client: MQTTClient, topic: String) async throws(MQTTError) {
+        do throws(MQTTError) {
+            try await client.subscribe(topic, qos: .atLeastOnce)
+            logger.notice("mqtt accepting capture commands", metadata: ["topic": "\(topic)"])
+        } catch where error.kind == .rejected {
+            logger.error("mqtt commands off: the broker refused the subscription; check its ACL", metadata: ["topic": "\(topic)", "error": "\(error)"])
+        }
+    }
+
+    /// Answers remote capture requests one at a time, in arrival order; the capture itself passes the control
+    /// socket's gate, so it also waits for (and holds off) captures asked for on the socket.
+    private func answerCommands(_ commands: AsyncStream<MQTTMessage>, client: MQTTClient) async {
+        for await message in commands {
+            let document: [UInt8]
+            switch MQTTCaptureCommand.parse(message.payload, userProperties: message.userProperties.map { ($0.name, $0.value) }) {
+            case .success(let command):
+                document = await remoteCapture(command)
+            case .failure(let rejection):
+                logger.warning("mqtt capture request refused", metadata: [
+                    "topic": "\(message.topic)", "requested_by": "\(rejection.requestedBy ?? "unknown")", "bytes": "\(message.payload.count)",
+                    "code": "\(rejection.error.code)", "error": "\(rejection.error.message)",
+                ])
+                document = Array(ResponseLine.failure(id: rejection.id, rejection.error).dropLast())
+            }
+            await answer(document, client: client)
+        }
+    }
+
+    /// Requests past the queue's limit: answered `busy` at once, never run.
+    private func refuseCommands(_ refused: AsyncStream<MQTTMessage>, client: MQTTClient) async {
+        for await message in refused {
+            let parsed = MQTTCaptureCommand.parse(message.payload, userProperties: message.userProperties.map { ($0.name, $0.value) })
+            let (id, requester) = switch parsed {
+            case .success(let command): (command.id, command.requestedBy)
+            case .failure(let rejection): (rejection.id, rejection.requestedBy)
+            }
+            logger.warning("mqtt capture request refused: too many waiting", metadata: ["requested_by": "\(requester ?? "unknown")", "waiting": "\(Self.commandQueueLimit)"])
+            let error = ControlError(.busy, "\(Self.commandQueueLimit) capture requests are already waiting; try again shortly")
+            await answer(Array(ResponseLine.failure(id: id, error).dropLast()), client: client)
+        }
+    }
+
+    /// QoS 1, not retained: a result is for whoever waits for it now.
+    private func answer(_ document: [UInt8], client: MQTTClient) async {
+        do throws(MQTTError) {
+            try await client.publish(topic: settings.topic("cmd/capture/result"), payload: document, qos: .atLeastOnce)
+        } catch {
+            // The capture ran (and left its audit line); only its answer is lost with the connection.
+            logger.warning("mqtt capture result not delivered", metadata: ["error": "\(error)"])
+        }
     }
 
     /// `ok` while connected; `connecting`, `disconnected` (reconnecting with backoff) or `paused` otherwise,
@@ -201,11 +283,13 @@ extension Duration {
 extension Daemon {
     /// The MQTT sink's supervisor: it runs the sink of the `mqtt:` section in force (none while it is absent)
     /// and applies a reload's changes to it.
-    func makeMQTTSupervisor(modelSet: ModelSet, monitor: Monitor) -> MQTTSupervisor? {
+    /// `changes` carries a reload's new `mqtt:` section; `dispatcher` is the control socket's, whose capture path
+    /// (argument checks, one-at-a-time gate, audit line) remote captures take.
+    func makeMQTTSupervisor(modelSet: ModelSet, monitor: Monitor, changes: AsyncStream<MQTTSettings?>, dispatcher: ControlDispatcher) -> MQTTSupervisor? {
         guard let queue = outbox.outbox else { return nil }
         let deviceID = configuration.deviceID
         let sensors = self.sensors
-        return MQTTSupervisor(initial: configuration.mqtt, outbox: queue) { [health] mqtt in
+        return MQTTSupervisor(initial: configuration.mqtt, outbox: queue, changes: changes) { [health] mqtt in
             var service = MQTTService(settings: mqtt, outbox: queue, deviceID: deviceID, version: Self.version,
                                       modelSHA256: modelSet.classifier.modelSHA256, health: health, logger: Logger(label: "mqtt"))
             service.telemetry = {
@@ -213,6 +297,13 @@ extension Daemon {
             }
             service.activeAlarms = {
                 MQTTDocuments.activeAlarms(deviceID: deviceID, alarms: await monitor.activeAlarms)
+            }
+            service.remoteCapture = { command in
+                // Who asked, as far as anyone can tell: the requester's own word (see MQTTCaptureCommand); the
+                // broker's ACL on the command topic is what authorised it.
+                var requester: Logger.Metadata = ["via": "mqtt", "requested_by": .string(command.requestedBy ?? "unknown"), "topic": .string(mqtt.topic("cmd/capture"))]
+                if let id = command.id { requester["request"] = .stringConvertible(id) }
+                return await dispatcher.remoteCapture(args: command.args, id: command.id, requester: requester)
             }
             return service
         }

@@ -10,20 +10,15 @@ struct MQTTSupervisor: Service {
     let initial: MQTTSettings?
     let outbox: Outbox
     let make: @Sendable (MQTTSettings) -> MQTTService
-    /// Every settings change a reload makes (nil: the section was removed), in order.
+    /// Every settings change a reload makes (nil: the section was removed), in order. A stream made before the
+    /// supervisor, so the reloader can feed it before the sink (which needs the control dispatcher) exists.
     private let changes: AsyncStream<MQTTSettings?>
-    private let continuation: AsyncStream<MQTTSettings?>.Continuation
 
-    init(initial: MQTTSettings?, outbox: Outbox, make: @escaping @Sendable (MQTTSettings) -> MQTTService) {
+    init(initial: MQTTSettings?, outbox: Outbox, changes: AsyncStream<MQTTSettings?>, make: @escaping @Sendable (MQTTSettings) -> MQTTService) {
         self.initial = initial
         self.outbox = outbox
+        self.changes = changes
         self.make = make
-        (changes, continuation) = AsyncStream<MQTTSettings?>.makeStream()
-    }
-
-    /// A reload's new `mqtt:` section (nil: removed).
-    func apply(_ settings: MQTTSettings?) {
-        continuation.yield(settings)
     }
 
     func run() async throws {

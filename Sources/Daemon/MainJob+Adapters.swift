@@ -90,7 +90,7 @@ struct OutboxDocumentQueue: DocumentQueue {
             return id
         }
         let item = NewItem(id: id, kind: ItemKind(document.kind), createdAt: document.createdAt, json: document.json,
-                           jpeg: document.jpeg, priority: PriorityClass(document.priority))
+                           jpeg: document.jpeg, priority: PriorityClass(document.priority), mqttTopic: document.mqttTopic)
         do {
             return try outbox().enqueue(item).description
         } catch let error as OutboxError {

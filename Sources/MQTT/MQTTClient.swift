@@ -191,16 +191,35 @@ private final class Core: @unchecked Sendable {
         mosquitto_subscribe_v5_callback_set(handle) { _, user, mid, count, granted, _ in
             Core.core(user)?.subscribed(mid, count > 0 ? granted?.pointee ?? 0x80 : 0x80)
         }
-        mosquitto_message_v5_callback_set(handle) { _, user, message, _ in
+        mosquitto_message_v5_callback_set(handle) { _, user, message, properties in
             guard let core = Core.core(user), let message = message?.pointee else { return }
             let payload = message.payload.map { [UInt8](UnsafeRawBufferPointer(start: $0, count: Int(message.payloadlen))) } ?? []
-            core.onMessage(MQTTMessage(topic: message.topic.map { String(cString: $0) } ?? "", payload: payload, qos: message.qos, retain: message.retain))
+            core.onMessage(MQTTMessage(topic: message.topic.map { String(cString: $0) } ?? "", payload: payload, qos: message.qos, retain: message.retain,
+                                       userProperties: Core.userProperties(properties)))
         }
         mosquitto_log_callback_set(handle) { _, user, level, text in
             guard level & Int32(MOSQ_LOG_ERR) != 0, let core = Core.core(user), let text else { return }
             let line = String(cString: text)
             core.state.withLock { $0.lastLoggedError = line }
         }
+    }
+
+    /// The user properties of a received PUBLISH. libmosquitto hands each name and value over as a malloc'd copy.
+    static func userProperties(_ list: OpaquePointer?) -> [MQTTMessage.UserProperty] {
+        var found: [MQTTMessage.UserProperty] = []
+        var cursor = list
+        var skipFirst = false
+        while let current = cursor {
+            var name: UnsafeMutablePointer<CChar>?
+            var value: UnsafeMutablePointer<CChar>?
+            guard let property = mosquitto_property_read_string_pair(current, Int32(MQTT_PROP_USER_PROPERTY.rawValue), &name, &value, skipFirst) else { break }
+            if let name, let value { found.append(.init(name: String(cString: name), value: String(cString: value))) }
+            free(name)
+            free(value)
+            cursor = property
+            skipFirst = true
+        }
+        return found
     }
 
     // MARK: - Callbacks (loop thread)

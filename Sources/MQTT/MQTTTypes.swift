@@ -66,12 +66,26 @@ public struct MQTTMessage: Sendable, Equatable {
     public var payload: [UInt8]
     public var qos: Int32
     public var retain: Bool
+    /// The MQTT 5 user properties (name, value) in the order they came. Whoever published set them: the broker
+    /// forwards them and vouches for none of them.
+    public var userProperties: [UserProperty]
 
-    public init(topic: String, payload: [UInt8], qos: Int32, retain: Bool) {
+    public struct UserProperty: Sendable, Equatable {
+        public var name: String
+        public var value: String
+
+        public init(name: String, value: String) {
+            self.name = name
+            self.value = value
+        }
+    }
+
+    public init(topic: String, payload: [UInt8], qos: Int32, retain: Bool, userProperties: [UserProperty] = []) {
         self.topic = topic
         self.payload = payload
         self.qos = qos
         self.retain = retain
+        self.userProperties = userProperties
     }
 }
 

@@ -157,14 +157,19 @@ public struct QueuedDocument: Sendable, Equatable {
     public var createdAt: Date
     public var json: Data
     public var jpeg: Data?
+    /// Also published over MQTT on this topic under the prefix (where MQTT is configured); nil: the queue's default
+    /// for the kind (alarm events on `alarms`, nothing else).
+    public var mqttTopic: String?
 
-    public init(id: String? = nil, kind: DocumentKind, priority: DocumentPriority, createdAt: Date, json: Data, jpeg: Data? = nil) {
+    public init(id: String? = nil, kind: DocumentKind, priority: DocumentPriority, createdAt: Date, json: Data, jpeg: Data? = nil,
+                mqttTopic: String? = nil) {
         self.id = id
         self.kind = kind
         self.priority = priority
         self.createdAt = createdAt
         self.json = json
         self.jpeg = jpeg
+        self.mqttTopic = mqttTopic
     }
 }
 

@@ -218,6 +218,10 @@ extension Outbox {
             }
             report.itemsRebuilt += 1
         }
+        // The MQTT queue (mqtt_pending) died with the old database: `mirrorAlarmsToMQTT(true)` rebuilds what it can.
+        try database.write { db in
+            try db.execute(sql: "INSERT OR REPLACE INTO meta (key, value) VALUES (?, '1')", arguments: [Self.mqttResyncKey])
+        }
     }
 
     static func looksLikeJSON(_ data: Data) -> Bool {

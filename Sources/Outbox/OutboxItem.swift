@@ -49,15 +49,23 @@ public struct NewItem: Sendable {
     /// The JPEG, for snapshots and samples.
     public var jpeg: Data?
     public var priority: PriorityClass
+    /// The MQTT topic under the sink's prefix that also carries the JSON (while mirroring is on), or nil: alarms go
+    /// to `alarms` unless told otherwise, other kinds only when given one (`model_activated` on `events`).
+    public var mqttTopic: String?
 
-    public init(id: ItemID? = nil, kind: ItemKind, createdAt: Date, json: Data, jpeg: Data? = nil, priority: PriorityClass = .periodic) {
+    public init(id: ItemID? = nil, kind: ItemKind, createdAt: Date, json: Data, jpeg: Data? = nil, priority: PriorityClass = .periodic,
+                mqttTopic: String? = nil) {
         self.id = id
         self.kind = kind
         self.createdAt = createdAt
         self.json = json
         self.jpeg = jpeg
         self.priority = priority
+        self.mqttTopic = mqttTopic ?? (kind == .alarm ? Self.alarmTopic : nil)
     }
+
+    /// Where alarm events go: `{prefix}/alarms`.
+    public static let alarmTopic = "alarms"
 }
 
 /// One blob of an item, with the digests taken at enqueue.

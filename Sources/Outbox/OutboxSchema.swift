@@ -57,6 +57,10 @@ enum OutboxSchema {
                 );
                 """)
         }
+        // Events other than alarms on topics of their own (`model_activated` on `events`); the rows before it are alarms.
+        migrator.registerMigration("v4-mqtt-topic") { db in
+            try db.execute(sql: "ALTER TABLE mqtt_pending ADD COLUMN topic TEXT NOT NULL DEFAULT 'alarms'")
+        }
         return migrator
     }
 }

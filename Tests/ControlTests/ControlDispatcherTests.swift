@@ -101,6 +101,42 @@ struct ControlDispatcherTests {
         #expect(audit.metadata["at"]?.hasPrefix("20") == true)
         #expect(lines.entries.contains { $0.message == "capture requested" && $0.metadata["uid"] == "1000" })
     }
+
+    @Test("a remote (MQTT) capture takes the socket's path: same gate, same argument checks, the audit line names the requester")
+    func remoteCapture() async throws {
+        let lines = LogCapture()
+        let backend = StubBackend(captureDelay: .milliseconds(100))
+        let dispatcher = dispatcher(backend, logger: Logger(label: "control") { _ in lines })
+        let peer = self.peer
+        let requester: Logger.Metadata = ["via": "mqtt", "requested_by": "alice"]
+        let answers = await withTaskGroup(of: [UInt8]?.self) { group in
+            for id in 0..<2 {
+                group.addTask { _ = await dispatcher.respond(to: ControlRequest(id: id, cmd: "capture"), from: peer); return nil }
+                group.addTask { await dispatcher.remoteCapture(args: ["note": .string("remote")], id: 10 + id, requester: requester) }
+            }
+            var answers: [[UInt8]] = []
+            for await answer in group { if let answer { answers.append(answer) } }
+            return answers
+        }
+        #expect(backend.captureCount == 4)
+        #expect(backend.maxConcurrentCaptures == 1, "remote and socket captures share one gate")
+        for answer in answers {
+            #expect(answer.last != UInt8(ascii: "\n"))
+            let response = try #require(try JSONSerialization.jsonObject(with: Data(answer)) as? [String: Any])
+            #expect(response["ok"] as? Bool == true && [10, 11].contains(response["id"] as? Int))
+            #expect((response["result"] as? [String: Any])?["note"] as? String == "remote")
+        }
+        let audits = lines.entries.filter { $0.message == "audit: manual capture" && $0.metadata["via"] == "mqtt" }
+        #expect(audits.count == 2)
+        #expect(audits.allSatisfy { $0.metadata["requested_by"] == "alice" && $0.metadata["uid"] == nil && $0.metadata["note"] == "remote" })
+
+        // The socket's argument checks, and a failure answered and logged, never thrown.
+        let refused = await dispatcher.remoteCapture(args: ["camera": .number(3)], id: 12, requester: requester)
+        let response = try #require(try JSONSerialization.jsonObject(with: Data(refused)) as? [String: Any])
+        #expect(response["ok"] as? Bool == false && response["id"] as? Int == 12 && errorCode(response) == "bad_request")
+        #expect(lines.entries.contains { $0.message == "capture failed" && $0.metadata["requested_by"] == "alice" })
+        #expect(backend.captureCount == 4)
+    }
 }
 
 /// Collects log records in memory.

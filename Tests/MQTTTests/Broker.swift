@@ -3,7 +3,9 @@ import TestSupport
 
 /// A real mosquitto on loopback for one test: its own CA, server certificate and client certificates made
 /// by `openssl`, mutual TLS required, the certificate's CN as user name, and an ACL that limits the device
-/// to `remotair/<device>/#` while the `watcher` user may read everything.
+/// to `remotair/<device>/#` while the `watcher` user may read everything and the `operator` user may ask any
+/// board for a capture (write `remotair/+/cmd/capture`, read the results). Subscriptions are logged
+/// (`log_type subscribe`), so a test can see what a client subscribed to.
 final class Broker: @unchecked Sendable {
     let directory: TemporaryDirectory
     let port: Int
@@ -65,6 +67,7 @@ final class Broker: @unchecked Sendable {
         try await makeCertificate(device, ca: "ca")
         try await makeCertificate("watcher", ca: "ca")
         try await makeCertificate("other-device", ca: "ca")
+        try await makeCertificate("operator", ca: "ca")
         // Same CN as the device, signed by a CA the broker does not trust.
         try await makeCertificate("impostor", ca: "rogue-ca")
     }
@@ -77,6 +80,9 @@ final class Broker: @unchecked Sendable {
             topic readwrite remotair/other-device/#
             user watcher
             topic read #
+            user operator
+            topic write remotair/+/cmd/capture
+            topic read remotair/+/cmd/capture/result
 
             """)
         _ = try directory.write("mosquitto.conf", """
@@ -88,6 +94,7 @@ final class Broker: @unchecked Sendable {
             log_type warning
             log_type notice
             log_type information
+            log_type subscribe
             per_listener_settings false
             allow_anonymous false
             acl_file \(directory.file("acl"))

@@ -26,6 +26,25 @@ struct OutboxMQTTTests {
         #expect(try outbox.pendingForMQTT(limit: 2).map(\.id) == Array(ids.prefix(2)))
     }
 
+    @Test("an item given an MQTT topic (model_activated on events) is queued with it, in order with the alarms; a plain status item is not")
+    func topics() throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.temp.remove() }
+        let (outbox, _) = try fixture.open()
+        outbox.mirrorAlarmsToMQTT(true)
+        let date = Date(timeIntervalSince1970: 1_795_780_800)
+        let first = try outbox.enqueue(OutboxFixture.alarm(1))
+        let event = Data(#"{"event":"model_activated"}"#.utf8)
+        let activated = try outbox.enqueue(NewItem(kind: .status, createdAt: date, json: event, priority: .alarm, mqttTopic: "events"))
+        try outbox.enqueue(NewItem(kind: .status, createdAt: date, json: Data(#"{"status":1}"#.utf8)))
+        let pending = try outbox.pendingForMQTT(limit: 10)
+        #expect(pending.map(\.id) == [first, activated])
+        #expect(pending.map(\.topic) == ["alarms", "events"])
+        #expect(pending.last?.payload == event)
+        // The S3 copy is the same item, uploaded as a status document.
+        #expect(try outbox.queuedIDs().count == 3)
+    }
+
     @Test("an alarm event joining the MQTT queue wakes the sink at once; a snapshot or an unmirrored alarm does not")
     func wakesTheSink() async throws {
         let fixture = try OutboxFixture()
@@ -87,6 +106,52 @@ struct OutboxMQTTTests {
         }
         let (reopened, _) = try fixture.open()
         #expect(try reopened.pendingForMQTT(limit: 10).map(\.id) == ids)
+    }
+
+    @Test("a database rebuilt from the spool: the alarm events still in the spool are queued for MQTT again, once, when mirroring is on")
+    func resyncAfterRebuild() throws {
+        let fixture = try OutboxFixture()
+        defer { fixture.temp.remove() }
+        var ids: [ItemID] = []
+        do {
+            let (outbox, _) = try fixture.open()
+            outbox.mirrorAlarmsToMQTT(true)
+            for n in 1...4 {
+                ids.append(try outbox.enqueue(OutboxFixture.alarm(n)))
+                try outbox.enqueue(OutboxFixture.snapshot(n, priority: .alarm))
+                // Ids carry the enqueue time to the millisecond: the only order a rebuilt database knows.
+                fixture.environment.advance(1)
+            }
+            // The first already went to the bucket: its JSON left the spool with the upload, so MQTT cannot get it back.
+            let uploaded = try #require(try outbox.lease(limit: 10).first { $0.id == ids[0] })
+            try outbox.ack(uploaded.id)
+            // The second was published on MQTT but is still waiting for S3: sent again after the rebuild (at-least-once).
+            try outbox.markMQTTPublished(try #require(try outbox.pendingForMQTT(limit: 1).first).seq)
+            outbox.close()
+        }
+        let databasePath = fixture.directory + "/" + Outbox.databaseName
+        var garbage = try Data(contentsOf: URL(fileURLWithPath: databasePath))
+        for offset in stride(from: 0, to: min(garbage.count, 8192), by: 7) { garbage[offset] = 0x5A }
+        try garbage.write(to: URL(fileURLWithPath: databasePath))
+
+        let (rebuilt, report) = try fixture.open()
+        #expect(report.databaseMovedAside != nil)
+        // Not mirrored (no mqtt: section at this start): nothing queued, and the debt is kept for later.
+        #expect(rebuilt.mqttDepth() == 0)
+        rebuilt.mirrorAlarmsToMQTT(false)
+        #expect(rebuilt.mqttDepth() == 0)
+        rebuilt.mirrorAlarmsToMQTT(true)
+        let pending = try rebuilt.pendingForMQTT(limit: 10)
+        #expect(pending.map(\.id) == Array(ids.dropFirst()), "in enqueue order, the uploaded one gone")
+        #expect(pending.map(\.payload) == (2...4).map { OutboxFixture.alarm($0).json })
+        #expect(pending.allSatisfy { $0.topic == "alarms" })
+        #expect(rebuilt.counter("resynced.mqtt") == 3)
+        // Once: a later start with mirroring on adds nothing.
+        rebuilt.mirrorAlarmsToMQTT(true)
+        rebuilt.close()
+        let (reopened, _) = try fixture.open()
+        reopened.mirrorAlarmsToMQTT(true)
+        #expect(reopened.mqttDepth() == 3)
     }
 
     @Test("bounded by max_items (oldest dropped and counted), alarm TTL applies, oversized documents are not mirrored")
