@@ -22,8 +22,9 @@ public enum OpenDescriptors {
     }
 
     /// Descriptors still open after `body` that were not before it, waiting up to `settle` for asynchronous closes
-    /// (event loops, dispatch sources). Other tests of the process may open descriptors meanwhile: run such tests in a
-    /// serialized suite, and repeat the body enough times that a leak cannot hide among them.
+    /// (event loops, dispatch sources). Other tests of the process may open descriptors meanwhile: run it in an exit
+    /// test, and repeat the body so that a leak (at least one per cycle) stands out from descriptors a runtime opens
+    /// once on first use (NIO's and Dispatch's threads).
     public static func leaked(settle: Duration = .seconds(2), _ body: () async throws -> Void) async rethrows -> [String] {
         let baseline = snapshot()
         try await body()
@@ -34,5 +35,16 @@ public enum OpenDescriptors {
             extra = opened(since: baseline)
         }
         return extra
+    }
+}
+
+extension OpenDescriptors {
+    /// For the body of an exit test (`#expect(processExitsWith: .success)`), which runs alone in a child process where
+    /// no other test opens descriptors meanwhile: prints the leaked descriptors and exits with status 1 when at least
+    /// one was lost per cycle.
+    public static func exitIfLeaked(_ leaked: [String], cycles: Int) {
+        guard leaked.count >= cycles else { return }
+        FileHandle.standardError.write(Data("\(leaked.count) descriptors left after \(cycles) cycles:\n\(leaked.joined(separator: "\n"))\n".utf8))
+        exit(1)
     }
 }
