@@ -16,35 +16,38 @@ public enum OpenDescriptors {
         return result
     }
 
-    /// Descriptors open now that were not in `baseline`, as "fd -> target" lines (empty when nothing leaked).
-    public static func opened(since baseline: [Int32: String]) -> [String] {
-        snapshot().filter { baseline[$0.key] != $0.value }.sorted { $0.key < $1.key }.map { "\($0.key) -> \($0.value)" }
-    }
-
-    /// Descriptors still open after `body` that were not before it, waiting up to `settle` for asynchronous closes
-    /// (event loops, dispatch sources). Other tests of the process may open descriptors meanwhile: run it in an exit
-    /// test, and repeat the body so that a leak (at least one per cycle) stands out from descriptors a runtime opens
-    /// once on first use (NIO's and Dispatch's threads).
-    public static func leaked(settle: Duration = .seconds(2), _ body: () async throws -> Void) async rethrows -> [String] {
+    /// Descriptors still open after `body` that were not before it and that `matching` accepts (by their target),
+    /// waiting up to `settle` for asynchronous closes (event loops, dispatch sources). Repeat the body so that a leak
+    /// (at least one per cycle) stands out from what a runtime opens once on first use. Tests of other suites may open
+    /// descriptors meanwhile in a parallel run: `matching` narrows the count to what the component under test opens
+    /// (its files, its sockets' names, /dev/null), so that their descriptors are not taken for its leak.
+    public static func leaked(matching: (String) -> Bool = { _ in true }, settle: Duration = .seconds(2),
+                              _ body: () async throws -> Void) async rethrows -> [String] {
         let baseline = snapshot()
         try await body()
         let deadline = ContinuousClock.now + settle
-        var extra = opened(since: baseline)
-        while !extra.isEmpty && ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-            extra = opened(since: baseline)
+        func extra() -> [String] {
+            snapshot().filter { baseline[$0.key] != $0.value && matching($0.value) }.sorted { $0.key < $1.key }.map { "\($0.key) -> \($0.value)" }
         }
-        return extra
+        var found = extra()
+        while !found.isEmpty && ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+            found = extra()
+        }
+        return found
     }
-}
 
-extension OpenDescriptors {
-    /// For the body of an exit test (`#expect(processExitsWith: .success)`), which runs alone in a child process where
-    /// no other test opens descriptors meanwhile: prints the leaked descriptors and exits with status 1 when at least
-    /// one was lost per cycle.
-    public static func exitIfLeaked(_ leaked: [String], cycles: Int) {
-        guard leaked.count >= cycles else { return }
-        FileHandle.standardError.write(Data("\(leaked.count) descriptors left after \(cycles) cycles:\n\(leaked.joined(separator: "\n"))\n".utf8))
-        exit(1)
+    /// `socket:[inode]` targets of the Unix sockets bound to a path containing `fragment` (from /proc/net/unix, which
+    /// also lists the connections a listener accepted under its path, and keeps the name after the file is removed).
+    public static func unixSockets(boundTo fragment: String) -> Set<String> {
+        guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return [] }
+        var result: Set<String> = []
+        for line in table.split(separator: "\n").dropFirst() {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            // Num RefCount Protocol Flags Type St Inode [Path]
+            guard fields.count >= 8, fields[7].contains(fragment) else { continue }
+            result.insert("socket:[\(fields[6])]")
+        }
+        return result
     }
 }
