@@ -12,7 +12,7 @@ public struct MQTTSettings: Sendable, Equatable {
     /// AWS IoT Core's limit on a topic's length in bytes.
     public static let maxTopicBytes = 256
     /// Suffixes appended to the prefix; the longest decides how deep the prefix may be.
-    public static let topicSuffixes = ["status", "alarms", "alarms/active", "telemetry", "cmd/capture", "cmd/capture/result"]
+    public static let topicSuffixes = ["status", "alarms", "alarms/active", "events", "telemetry", "cmd/capture", "cmd/capture/result"]
 
     public var host: String
     public var port: Int
