@@ -95,7 +95,8 @@ public struct ModelStore: Sendable {
         }
     }
 
-    /// Empties staging (a download a crash interrupted) and creates the folders.
+    /// Empties staging (a download a crash interrupted), creates the folders, and prunes the versions state.json
+    /// does not name: a crash after an activation's state.json write but before its prune leaves three.
     public func prepare() throws(ModelStoreError) {
         try? FileManager.default.removeItem(atPath: stagingPath)
         for path in [root, versionsPath, stagingPath] {
@@ -105,6 +106,8 @@ public struct ModelStore: Sendable {
                 throw ModelStoreError(path: path, message: "cannot create: \(error.localizedDescription)")
             }
         }
+        // A state.json that does not parse prunes nothing: the caller reports it, and the folders stay for a person.
+        if let state = try? state() { prune(keeping: state) }
     }
 
     /// A fresh staging folder for `version`.

@@ -71,6 +71,20 @@ import Testing
         #expect(FileManager.default.contents(atPath: store.folder(of: "2.0") + "/model.onnx") == Data("2.0".utf8))
     }
 
+    @Test func aVersionLeftByACrashBeforeThePruneIsRemovedAtStart() throws {
+        let store = ModelStore(stateDirectory: directory)
+        try store.prepare()
+        for version in ["1.0", "2.0", "3.0"] { try activate(store, version) }
+        // What kill -9 between the state.json write that made 3.0 current and the prune of 1.0 leaves (45-model-updates
+        // does it to the real daemon): three versions on disk, state.json naming 3.0 and 2.0.
+        try FileManager.default.createDirectory(atPath: store.folder(of: "1.0"), withIntermediateDirectories: true)
+        try Data("1.0".utf8).write(to: URL(fileURLWithPath: store.folder(of: "1.0") + "/model.onnx"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/models/versions").sorted() == ["1.0", "2.0", "3.0"])
+        try store.prepare()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory + "/models/versions").sorted() == ["2.0", "3.0"])
+        #expect(try store.state().current?.version == "3.0")
+    }
+
     @Test func rollbackSwapsAndRemembersTheVersionItLeft() throws {
         let store = ModelStore(stateDirectory: directory)
         try store.prepare()

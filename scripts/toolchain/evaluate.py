@@ -102,6 +102,17 @@ def agreement(a: Sequence[int], b: Sequence[int]) -> float:
     return float((a == b).mean())
 
 
+def score_difference(board: np.ndarray, reference: np.ndarray) -> dict[str, Any]:
+    """The same model's scores from two runtimes (rows: images, columns: labels): how far apart they are."""
+    board, reference = np.asarray(board, np.float64), np.asarray(reference, np.float64)
+    if board.shape != reference.shape or board.size == 0:
+        raise ValueError("score arrays must be non-empty and the same shape")
+    diff = np.abs(board - reference)
+    return {"max_abs": round(float(diff.max()), 6), "median_abs": round(float(np.median(diff)), 6),
+            "argmax_agreement": agreement(board.argmax(axis=1), reference.argmax(axis=1)),
+            "images": int(board.shape[0])}
+
+
 # ---- scoring -----------------------------------------------------------------
 
 def softmax(x: np.ndarray) -> np.ndarray:
@@ -212,6 +223,11 @@ def render_markdown(report: dict[str, Any]) -> str:
         else:
             text = f"{machine['left_out']} left out; only human-annotated labels used"
         lines.insert(-1, f"- machine-labelled lines: {text}")
+    board = report.get("board_vs_onnxruntime")
+    if board:
+        lines.insert(-1, f"- int8 scores, `remotaird classify` against onnxruntime: max |difference| "
+                         f"{board['max_abs']:.4f} (median {board['median_abs']:.5f}), same argmax on "
+                         f"{board['argmax_agreement']:.1%} of {board['images']} images")
     if report.get("input", {}).get("preprocessing"):
         lines.insert(-1, f"- preprocessing: {report['input']['preprocessing']}")
     if report.get("note"):

@@ -297,12 +297,16 @@ def run(a: argparse.Namespace) -> dict:
     f_scores = evaluate.score_onnxruntime(float_path, files, a.size, meta.mean, meta.std, a.resize)
     f_eval = evaluate.evaluate_scores(f_scores, true, labels, "onnxruntime")
     daemon = evaluate.find_remotaird(ROOT)
+    q_ort = evaluate.score_onnxruntime(int8_path, files, a.size, meta.mean, meta.std, a.resize)
+    board = None
     if daemon:
         q_scores = evaluate.score_remotaird(daemon, int8_path, files, labels)
         with_ = "remotaird classify"
+        # What the board's decode and kernels add to onnxruntime on the same int8 model: the bound the on-board
+        # reproduction tolerance has to cover.
+        board = evaluate.score_difference(q_scores, q_ort)
     else:
-        q_scores = evaluate.score_onnxruntime(int8_path, files, a.size, meta.mean, meta.std, a.resize)
-        with_ = "onnxruntime"
+        q_scores, with_ = q_ort, "onnxruntime"
     q_eval = evaluate.evaluate_scores(q_scores, true, labels, with_)
 
     report = {
@@ -322,6 +326,8 @@ def run(a: argparse.Namespace) -> dict:
         "ops": export.op_counts(int8_path),
         "model_bytes": int8_path.stat().st_size,
     }
+    if board:
+        report["board_vs_onnxruntime"] = board
     if a.note:
         report["note"] = a.note
     md, js = evaluate.write_report(report, int8_path)
@@ -333,6 +339,9 @@ def run(a: argparse.Namespace) -> dict:
     log(f"int8 ({with_}): {a.alarm_label} F1 {alarm['f1']:.3f} precision {alarm['precision']:.3f} "
         f"recall {alarm['recall']:.3f} threshold {alarm['assumed_threshold']:.3f}; "
         f"float/int8 agreement {report['agreement']['rate']:.1%}")
+    if board:
+        log(f"int8 scores, remotaird classify against onnxruntime: max |difference| {board['max_abs']:.4f}, "
+            f"argmax agreement {board['argmax_agreement']:.1%}")
     return report
 
 

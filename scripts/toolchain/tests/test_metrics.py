@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from toolchain.evaluate import agreement, best_threshold, confusion_matrix, evaluate_scores, parse_classify_output
+from toolchain.evaluate import (agreement, best_threshold, confusion_matrix, evaluate_scores, parse_classify_output,
+                                score_difference)
 
 
 def test_f1_optimal_threshold_against_a_hand_computed_case():
@@ -56,6 +57,16 @@ def test_agreement_rate():
     assert agreement([0, 1, 1, 0], [0, 1, 0, 0]) == 0.75
     with pytest.raises(ValueError):
         agreement([0, 1], [0])
+
+
+def test_score_difference_between_two_runtimes():
+    board = np.array([[0.9, 0.1], [0.48, 0.52], [0.2, 0.8]])
+    reference = np.array([[0.9, 0.1], [0.51, 0.49], [0.25, 0.75]])
+    d = score_difference(board, reference)
+    assert d["max_abs"] == pytest.approx(0.05) and d["median_abs"] == pytest.approx(0.03)
+    assert d["argmax_agreement"] == pytest.approx(2 / 3) and d["images"] == 3
+    with pytest.raises(ValueError):
+        score_difference(board, reference[:2])
 
 
 def test_remotaird_classify_json_lines_are_mapped_to_label_order(tmp_path):
