@@ -33,6 +33,11 @@ VERSION_RE = re.compile(r"^[0-9]{1,9}(\.[0-9]{1,9}){0,5}(-[A-Za-z0-9._]{1,64})?$
 CHANNEL_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
 PREFIX_SEGMENT_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 MAX_REFERENCES = 32
+# The board refuses a bundle whose reference frame it scores further than this from the manifest
+# (Sources/ModelUpdates/BundleVerifier.swift, measuredReferenceTolerance). Frames near the decision boundary
+# move most under int8 rounding ties (up to 0.095 of 300 test images measured, see README.md), so publish
+# checks its references through the board's own path first, when a remotaird build is at hand.
+BOARD_TOLERANCE = 0.05
 
 
 class PublishError(Exception):
@@ -131,6 +136,46 @@ def reference_scores(model_path: Path, frames: Sequence[Path], labels: Sequence[
     return [{lb: round(float(row[i]), 6) for i, lb in enumerate(labels)} for row in scores]
 
 
+def check_board_reproduction(frames: Sequence[Path], expected: Sequence[dict[str, float]], board: Sequence[Sequence[float]],
+                             labels: Sequence[str], tolerance: float = BOARD_TOLERANCE) -> float:
+    """The largest |board - onnxruntime| over the references; a PublishError naming every frame beyond
+    `tolerance`, because each board would refuse the whole bundle for it."""
+    largest, far = 0.0, []
+    for frame, row, scores in zip(frames, expected, board):
+        deviation = max(abs(float(scores[i]) - row[lb]) for i, lb in enumerate(labels))
+        largest = max(largest, deviation)
+        if not deviation <= tolerance:
+            far.append(f"{frame} ({deviation:.3f})")
+    if far:
+        raise PublishError(f"the board's decode-and-classify path scores these reference frames more than {tolerance} "
+                           f"from onnxruntime, so every board would refuse the bundle: {', '.join(far)}; pick frames "
+                           "the model scores confidently (near the decision boundary int8 rounding moves scores most)")
+    return largest
+
+
+def board_checked_references(model_path: Path, frames: Sequence[Path], labels: Sequence[str]) -> list[dict[str, float]]:
+    """onnxruntime's scores for the references, checked through `remotaird classify` when a build is found."""
+    from .evaluate import find_remotaird, score_remotaird
+
+    scores = reference_scores(model_path, frames, labels)
+    try:
+        binary = find_remotaird(Path(__file__).resolve().parents[2])
+    except FileNotFoundError as e:
+        raise PublishError(str(e)) from None
+    if binary is None:
+        print("note: no remotaird build found (REMOTAIRD or .build/): the reference frames were not checked "
+              "through the board's path before publishing", file=sys.stderr)
+        return scores
+    try:
+        board = score_remotaird(binary, model_path, list(frames), labels)
+    except (RuntimeError, ValueError, OSError) as e:
+        raise PublishError(f"checking the reference frames through {binary}: {e}") from None
+    largest = check_board_reproduction(frames, scores, board, labels)
+    print(f"reference frames through {binary}: largest |board - onnxruntime| {largest:.4f} "
+          f"(the board accepts up to {BOARD_TOLERANCE})", file=sys.stderr)
+    return scores
+
+
 def _with_version(classifier_text: str, version: str) -> str:
     """classifier.yaml with its model_version set to the published version, so the board reports one version."""
     line = f"model_version: {json.dumps(version)}"
@@ -177,7 +222,7 @@ def build(classifier_yaml: Path, private_key, channel: str, version: str | None,
         for p in (base / report, (base / report).with_suffix(".json")):
             if p.is_file():
                 files[p.name] = p.read_bytes()
-    scores = reference_scores(model_path, references, labels)
+    scores = board_checked_references(model_path, references, labels)
     refs = []
     for n, (frame, row) in enumerate(zip(references, scores)):
         name = f"references/{n:02d}-{frame.name}"
