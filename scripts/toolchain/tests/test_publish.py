@@ -162,3 +162,16 @@ def test_publish_refuses_reference_frames_the_board_would_not_reproduce():
         publish.check_board_reproduction(frames, expected, board, ["clean", "dirty"])
     assert "confident.jpg" not in str(refused.value)
     assert publish.check_board_reproduction(frames[:1], expected[:1], board[:1], ["clean", "dirty"]) == pytest.approx(0.001)
+
+
+def test_publish_stops_labels_in_the_wrong_order_at_the_board_check(key, tmp_path):
+    from toolchain import evaluate
+
+    if evaluate.find_remotaird(ROOT) is None:
+        pytest.skip("no remotaird build (swift build) to score on the board's path")
+    for name in ("duct-classifier.onnx", "duct-classifier.report.md", "duct-classifier.report.json"):
+        (tmp_path / name).write_bytes((ROOT / "Calibration" / name).read_bytes())
+    swapped = tmp_path / "classifier.yaml"
+    swapped.write_text(CLASSIFIER.read_text().replace("labels: [clean, dirty]", "labels: [dirty, clean]"))
+    with pytest.raises(PublishError, match="every board would refuse the bundle"):
+        publish.build(swapped, key, "canary", "2026.12.7", "0.1.0", FRAMES)
